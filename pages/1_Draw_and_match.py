@@ -1,0 +1,47 @@
+"""Draw & match: sketch something, see the nearest references and how far each is."""
+import streamlit as st
+
+import ui
+from siamese.matching import match_sketch
+
+st.set_page_config(page_title="Draw & match", layout="wide")
+st.title("Draw & match")
+matcher = ui.require_matcher()
+gallery, problems = ui.get_gallery()
+for p in problems:
+    st.warning(p)
+
+sets = gallery.sets()
+labels = {s["name"]: f"{s['name']} ({s['symbols']} symbols)" for s in sets}
+default = next((i for i, s in enumerate(sets) if s["kind"] == "digits"), 0)
+set_name = st.selectbox("Reference set", list(labels), index=default, format_func=labels.get)
+
+left, right = st.columns([1, 2])
+with left:
+    st.caption("Draw one symbol. Use the toolbar under the canvas to undo or clear.")
+    image = ui.canvas_ui("draw")
+result = match_sketch(image, gallery, set_name, matcher)
+
+with right:
+    if result.verdict == "empty":
+        st.info("Empty sketch: draw a symbol on the canvas (a single dot is not enough).")
+    elif result.verdict == "no references":
+        st.info("This reference set is empty. Register a symbol on the Register page first.")
+    else:
+        best = result.best
+        if result.verdict == "match":
+            st.success(f"Match: **{ui.md_escape(best.symbol)}** at distance {best.distance:.2f} "
+                       f"(threshold {result.threshold:.2f}).")
+        else:
+            st.warning(f"Looks new: the nearest reference is at distance {best.distance:.2f}, beyond the "
+                       f"threshold {result.threshold:.2f}. Register it on the Register page?")
+            st.page_link("pages/2_Register.py", label="Register this symbol", icon="➕")
+        cols = st.columns(len(result.matches))
+        for col, m in zip(cols, result.matches):
+            with col:
+                st.image(gallery.thumbnail(m.example_id), width=96)
+                st.text(f"{m.symbol}\nd = {m.distance:.2f}")
+    if result.model_input is not None:
+        ui.model_input_ui(result.model_input)
+st.caption("Distance = Euclidean distance between the embeddings of your sketch and of a reference: "
+           "the Siamese distance. Small means similar.")

@@ -1,0 +1,63 @@
+"""Register: teach the app a new symbol from ONE sketch."""
+import streamlit as st
+
+import ui
+from siamese.gallery import MY_SYMBOLS, GalleryError, thumbnail_png
+from siamese.preprocess import to_dark_on_light, to_model_input
+
+st.set_page_config(page_title="Register", layout="wide")
+st.title("Register a new symbol")
+st.write("One sketch is enough: the Siamese network compares new drawings with it by distance, "
+         "no retraining needed.")
+matcher = ui.require_matcher()
+gallery, _ = ui.get_gallery()
+existing = [s["name"] for s in gallery.symbols(MY_SYMBOLS)]
+
+left, right = st.columns([1, 1])
+with left:
+    image = ui.canvas_ui("register")
+with right:
+    mode = st.radio("This sketch is", ["a new symbol", "another example of a symbol I registered"],
+                    disabled=not existing, horizontal=True)
+    if mode == "a new symbol" or not existing:
+        name = st.text_input("Name", max_chars=40, placeholder="e.g. star")
+    else:
+        name = st.selectbox("Symbol", existing)
+    if st.button("Register", type="primary"):
+        x = to_model_input(image)
+        if x is None:
+            st.error("Empty sketch: draw the symbol on the canvas first.")
+        else:
+            try:
+                stored = gallery.add_example(MY_SYMBOLS, name, x, thumbnail_png(to_dark_on_light(image)),
+                                             matcher, new_symbol=(mode == "a new symbol" or not existing))
+            except GalleryError as exc:
+                st.error(ui.md_escape(str(exc)))
+            else:
+                st.success(f"Registered **{ui.md_escape(stored)}** in {MY_SYMBOLS}. Draw it on the "
+                           "Draw & match page: it should come out on top.")
+                existing = [s["name"] for s in gallery.symbols(MY_SYMBOLS)]
+
+st.subheader(MY_SYMBOLS)
+symbols = gallery.symbols(MY_SYMBOLS)
+if not symbols:
+    st.info("No symbols registered yet.")
+else:
+    cols = st.columns(6)
+    for i, s in enumerate(symbols):
+        with cols[i % 6]:
+            st.image(gallery.thumbnail(s["example_id"]), width=80)
+            st.text(f"{s['name']} ({s['examples']})")
+    with st.expander("Rename or delete"):
+        target = st.selectbox("Symbol to change", [s["name"] for s in symbols], key="target")
+        new = st.text_input("New name", max_chars=40, key="new_name")
+        c1, c2 = st.columns(2)
+        try:
+            if c1.button("Rename"):
+                gallery.rename_symbol(MY_SYMBOLS, target, new)
+                st.rerun()
+            if c2.button("Delete", type="secondary"):
+                gallery.delete_symbol(MY_SYMBOLS, target)
+                st.rerun()
+        except GalleryError as exc:
+            st.error(ui.md_escape(str(exc)))

@@ -1,0 +1,7 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
+
+from .cli import main  # noqa: E402
+
+main()

@@ -1,0 +1,328 @@
+"""Reference sets ("galleries") in SQLite: symbols, their example sketches, and embeddings.
+
+Layout: a reference set has symbols (names unique per set, enforced by the database); a symbol has
+one or more examples (a 28x28 model input and a display thumbnail); an example has one embedding
+per model that made it (``model_id``), so switching models recomputes embeddings instead of
+mixing spaces. WAL mode, a busy timeout and one short transaction per write make concurrent
+registrations from many sessions safe (sqlite.org/wal.html).
+"""
+from __future__ import annotations
+
+import io
+import sqlite3
+import threading
+import unicodedata
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import paths
+
+MY_SYMBOLS = "My symbols"
+DIGITS = "Digits"
+OMNIGLOT_PREFIX = "Omniglot: "
+MAX_NAME = 40
+"""Longest symbol name, characters."""
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS ref_sets (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS symbols (
+    id INTEGER PRIMARY KEY, set_id INTEGER NOT NULL REFERENCES ref_sets(id) ON DELETE CASCADE,
+    name TEXT NOT NULL, UNIQUE (set_id, name));
+CREATE TABLE IF NOT EXISTS examples (
+    id INTEGER PRIMARY KEY, symbol_id INTEGER NOT NULL REFERENCES symbols(id) ON DELETE CASCADE,
+    model_input BLOB NOT NULL, thumbnail BLOB NOT NULL, created TEXT DEFAULT CURRENT_TIMESTAMP);
+CREATE TABLE IF NOT EXISTS embeddings (
+    example_id INTEGER NOT NULL REFERENCES examples(id) ON DELETE CASCADE, model_id TEXT NOT NULL,
+    vector BLOB NOT NULL, PRIMARY KEY (example_id, model_id));
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+class GalleryError(ValueError):
+    """A request the gallery refuses: bad or duplicate name, unknown set or symbol. The message is
+    meant for the user."""
+
+
+@dataclass
+class References:
+    """All examples of one reference set, embedded by one model.
+
+    Attributes:
+        example_ids: ``(m,) int64``; symbols: ``(m,)`` symbol name of each example;
+        embeddings: ``(m, d) float32``, C-contiguous (ranked in one matrix product).
+    """
+    example_ids: np.ndarray
+    symbols: np.ndarray
+    embeddings: np.ndarray
+
+
+def clean_name(name: str) -> str:
+    """Validate and normalise a symbol name.
+
+    Names are plain text: any script, emoji, HTML or markdown characters are kept as typed and
+    always displayed as text, never rendered. Unicode NFC normalisation, surrounding whitespace
+    stripped.
+
+    Raises:
+        GalleryError: empty or whitespace only, longer than ``MAX_NAME`` characters, or containing
+            control characters (newlines, tabs, NUL, bidi overrides).
+    """
+    if not isinstance(name, str):
+        raise GalleryError("The name must be text.")
+    name = unicodedata.normalize("NFC", name).strip()
+    if not name:
+        raise GalleryError("Please type a name for the symbol.")
+    if len(name) > MAX_NAME:
+        raise GalleryError(f"That name is {len(name)} characters long; please keep it to {MAX_NAME}.")
+    bad = [c for c in name if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") and c not in "\u200d"]
+    if bad:
+        raise GalleryError("The name contains invisible control characters; please retype it.")
+    return name
+
+
+def input_to_bytes(x: np.ndarray) -> bytes:
+    """A model input ``(28, 28) float32`` in [0, 1] stored as 784 ``uint8`` bytes."""
+    return np.round(np.clip(x, 0, 1) * 255).astype(np.uint8).tobytes()
+
+
+def bytes_to_input(b: bytes) -> np.ndarray:
+    """Inverse of :func:`input_to_bytes` (to within 1/255): ``(28, 28) float32``."""
+    return np.frombuffer(b, np.uint8).reshape(28, 28).astype(np.float32) / 255.0
+
+
+def thumbnail_png(image: np.ndarray, size: int = 96) -> bytes:
+    """A dark-on-light PNG thumbnail, at most ``size`` pixels a side, of a grey ``(H, W) uint8``
+    image (dark ink on light)."""
+    img = Image.fromarray(np.asarray(image, np.uint8))
+    img.thumbnail((size, size), Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+class Gallery:
+    """The reference-set database.
+
+    Arguments:
+        path: SQLite file; default ``$SIAMESE_HOME/gallery.sqlite3``. One connection per call, so
+            an instance can be shared by the threads of all Streamlit sessions.
+    """
+
+    def __init__(self, path=None):
+        self.path = Path(path or paths.home_dir() / "gallery.sqlite3")
+        self._cache: dict = {}
+        self._cache_lock = threading.Lock()
+        with self._connect() as con:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.executescript(SCHEMA)
+            con.execute("INSERT OR IGNORE INTO ref_sets (name, kind) VALUES (?, 'user')", (MY_SYMBOLS,))
+
+    @contextmanager
+    def _connect(self):
+        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            con.execute("PRAGMA foreign_keys=ON")
+            con.execute("PRAGMA busy_timeout=30000")
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def _write(self):
+        """One write transaction (BEGIN IMMEDIATE: takes the write lock up front, so concurrent
+        writers queue on the busy timeout instead of failing mid-transaction)."""
+        with self._connect() as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    # ---- reading ----
+    def sets(self) -> list[dict]:
+        """All reference sets: ``[{"name", "kind", "symbols", "examples"}]``, "My symbols" first."""
+        with self._connect() as con:
+            rows = con.execute(
+                "SELECT r.name, r.kind, COUNT(DISTINCT s.id), COUNT(e.id) FROM ref_sets r "
+                "LEFT JOIN symbols s ON s.set_id = r.id LEFT JOIN examples e ON e.symbol_id = s.id "
+                "GROUP BY r.id ORDER BY r.kind != 'user', r.kind != 'digits', r.name").fetchall()
+        return [{"name": n, "kind": k, "symbols": s, "examples": e} for n, k, s, e in rows]
+
+    def symbols(self, set_name: str) -> list[dict]:
+        """Symbols of a set: ``[{"name", "examples", "example_id"}]`` (first example), by name."""
+        with self._connect() as con:
+            rows = con.execute(
+                "SELECT s.name, COUNT(e.id), MIN(e.id) FROM symbols s JOIN ref_sets r ON r.id = s.set_id "
+                "LEFT JOIN examples e ON e.symbol_id = s.id WHERE r.name = ? GROUP BY s.id ORDER BY s.name",
+                (set_name,)).fetchall()
+        return [{"name": n, "examples": c, "example_id": i} for n, c, i in rows]
+
+    def thumbnail(self, example_id: int) -> bytes:
+        """PNG bytes of an example's thumbnail. Raises GalleryError if it no longer exists."""
+        with self._connect() as con:
+            row = con.execute("SELECT thumbnail FROM examples WHERE id = ?", (int(example_id),)).fetchone()
+        if row is None:
+            raise GalleryError("That reference was deleted.")
+        return row[0]
+
+    def references(self, set_name: str, matcher) -> References:
+        """Embeddings of every example in a set for ``matcher.model_id``.
+
+        Examples without an embedding from this model (registered under another model) are
+        embedded now and stored. The result is cached per (set, revision, model), so matching
+        does not re-read the database on every stroke.
+        """
+        with self._connect() as con:
+            row = con.execute("SELECT id, revision FROM ref_sets WHERE name = ?", (set_name,)).fetchone()
+        if row is None:
+            raise GalleryError(f"There is no reference set called {set_name!r}.")
+        key = (row[0], row[1], matcher.model_id)
+        with self._cache_lock:
+            if key in self._cache:
+                return self._cache[key]
+        refs = self._load_references(row[0], matcher)
+        with self._cache_lock:
+            self._cache = {k: v for k, v in self._cache.items() if k[0] != row[0]}
+            self._cache[key] = refs
+        return refs
+
+    def _load_references(self, set_id: int, matcher) -> References:
+        query = ("SELECT e.id, s.name, v.vector, e.model_input FROM examples e JOIN symbols s ON s.id = e.symbol_id "
+                 "LEFT JOIN embeddings v ON v.example_id = e.id AND v.model_id = ? WHERE s.set_id = ? ORDER BY e.id")
+        with self._connect() as con:
+            rows = con.execute(query, (matcher.model_id, set_id)).fetchall()
+        missing = [i for i, r in enumerate(rows) if r[2] is None]
+        vectors = {}
+        if missing:
+            x = np.stack([bytes_to_input(rows[i][3]) for i in missing])
+            emb = matcher.embed_inputs(x)
+            with self._write() as con:
+                con.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)",
+                                [(rows[i][0], matcher.model_id, e.tobytes()) for i, e in zip(missing, emb)])
+            vectors = dict(zip(missing, emb))
+        dim = matcher.dim
+        matrix = np.empty((len(rows), dim), np.float32)
+        for i, r in enumerate(rows):
+            matrix[i] = vectors[i] if i in vectors else np.frombuffer(r[2], np.float32)
+        return References(np.array([r[0] for r in rows], np.int64), np.array([r[1] for r in rows], dtype=object),
+                          np.ascontiguousarray(matrix))
+
+    # ---- writing ----
+    def create_set(self, name: str, kind: str = "user") -> bool:
+        """Create a reference set if absent. Returns True if it was created now."""
+        with self._write() as con:
+            cur = con.execute("INSERT OR IGNORE INTO ref_sets (name, kind) VALUES (?, ?)", (name, kind))
+            return cur.rowcount == 1
+
+    def add_example(self, set_name: str, symbol: str, model_input: np.ndarray, thumbnail: bytes,
+                    matcher=None, new_symbol: bool = True) -> str:
+        """Store one example of a symbol.
+
+        Arguments:
+            set_name: an existing reference set.
+            symbol: the symbol's name (validated with :func:`clean_name`).
+            model_input: ``(28, 28) float32`` from :func:`siamese.preprocess.to_model_input`.
+            thumbnail: PNG bytes for display.
+            matcher: if given, the embedding is computed and stored in the same transaction.
+            new_symbol: True: the name must be new in this set (registration). False: add
+                another example of an existing symbol (several sketches improve matching).
+
+        Returns:
+            the stored (cleaned) name.
+
+        Raises:
+            GalleryError: bad name, duplicate name (with ``new_symbol``), unknown symbol
+                (without), unknown set.
+        """
+        name = clean_name(symbol)
+        stored = input_to_bytes(model_input)
+        # Embed what is stored (8-bit), so a later recomputation for this model gives the same vector.
+        vector = matcher.embed_inputs(bytes_to_input(stored)[None])[0] if matcher is not None else None
+        with self._write() as con:
+            row = con.execute("SELECT id FROM ref_sets WHERE name = ?", (set_name,)).fetchone()
+            if row is None:
+                raise GalleryError(f"There is no reference set called {set_name!r}.")
+            set_id = row[0]
+            if new_symbol:
+                try:
+                    sym_id = con.execute("INSERT INTO symbols (set_id, name) VALUES (?, ?)", (set_id, name)).lastrowid
+                except sqlite3.IntegrityError:
+                    raise GalleryError(f"{set_name} already has a symbol called “{name}”. Choose another "
+                                       f"name, or add this sketch as another example of it.") from None
+            else:
+                found = con.execute("SELECT id FROM symbols WHERE set_id = ? AND name = ?", (set_id, name)).fetchone()
+                if found is None:
+                    raise GalleryError(f"{set_name} has no symbol called “{name}”.")
+                sym_id = found[0]
+            ex_id = con.execute("INSERT INTO examples (symbol_id, model_input, thumbnail) VALUES (?, ?, ?)",
+                                (sym_id, stored, thumbnail)).lastrowid
+            if vector is not None:
+                con.execute("INSERT INTO embeddings VALUES (?, ?, ?)", (ex_id, matcher.model_id, vector.tobytes()))
+            con.execute("UPDATE ref_sets SET revision = revision + 1 WHERE id = ?", (set_id,))
+        return name
+
+    def rename_symbol(self, set_name: str, old: str, new: str) -> str:
+        """Rename a symbol; returns the cleaned new name. Raises GalleryError (duplicate, unknown)."""
+        name = clean_name(new)
+        with self._write() as con:
+            try:
+                cur = con.execute("UPDATE symbols SET name = ? WHERE name = ? AND set_id = "
+                                  "(SELECT id FROM ref_sets WHERE name = ?)", (name, old, set_name))
+            except sqlite3.IntegrityError:
+                raise GalleryError(f"{set_name} already has a symbol called “{name}”.") from None
+            if cur.rowcount == 0:
+                raise GalleryError(f"{set_name} has no symbol called “{old}” (was it deleted?).")
+            con.execute("UPDATE ref_sets SET revision = revision + 1 WHERE name = ?", (set_name,))
+        return name
+
+    def delete_symbol(self, set_name: str, name: str) -> None:
+        """Delete a symbol and all its examples. Raises GalleryError if it does not exist."""
+        with self._write() as con:
+            cur = con.execute("DELETE FROM symbols WHERE name = ? AND set_id = "
+                              "(SELECT id FROM ref_sets WHERE name = ?)", (name, set_name))
+            if cur.rowcount == 0:
+                raise GalleryError(f"{set_name} has no symbol called “{name}”.")
+            con.execute("UPDATE ref_sets SET revision = revision + 1 WHERE name = ?", (set_name,))
+
+    def get_meta(self, key: str):
+        with self._connect() as con:
+            row = con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write() as con:
+            con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def add_set_bulk(self, set_name: str, kind: str, items, matcher=None) -> bool:
+        """Create a whole reference set in one transaction, if it does not exist yet.
+
+        Arguments:
+            items: list of ``(symbol name, model_input (28, 28) float32, thumbnail PNG bytes)``.
+
+        Returns:
+            True if created now, False if it already existed (left untouched).
+        """
+        stored = [input_to_bytes(x) for _, x, _ in items]
+        vectors = matcher.embed_inputs(np.stack([bytes_to_input(b) for b in stored])) if matcher and items else None
+        with self._write() as con:
+            if con.execute("SELECT 1 FROM ref_sets WHERE name = ?", (set_name,)).fetchone():
+                return False
+            set_id = con.execute("INSERT INTO ref_sets (name, kind) VALUES (?, ?)", (set_name, kind)).lastrowid
+            sym_ids = {}
+            for i, (sym, x, thumb) in enumerate(items):
+                if sym not in sym_ids:
+                    sym_ids[sym] = con.execute("INSERT INTO symbols (set_id, name) VALUES (?, ?)",
+                                               (set_id, sym)).lastrowid
+                ex = con.execute("INSERT INTO examples (symbol_id, model_input, thumbnail) VALUES (?, ?, ?)",
+                                 (sym_ids[sym], stored[i], thumb)).lastrowid
+                if vectors is not None:
+                    con.execute("INSERT INTO embeddings VALUES (?, ?, ?)", (ex, matcher.model_id, vectors[i].tobytes()))
+        return True

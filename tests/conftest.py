@@ -1,0 +1,66 @@
+"""Shared fixtures. Tests never write to the user's home: SIAMESE_HOME and SIAMESE_CACHE_DIR
+point at temporary directories. Real-data tests read SIAMESE_DATA_DIR (CI sets it to
+../shared/data) and FAIL, not skip, when it is missing."""
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path, monkeypatch):
+    monkeypatch.setenv("SIAMESE_HOME", str(tmp_path / "home"))
+    cache = os.environ.get("SIAMESE_TEST_CACHE_DIR")  # share decoded arrays between tests
+    monkeypatch.setenv("SIAMESE_CACHE_DIR", cache or str(tmp_path / "cache"))
+    yield
+
+
+@pytest.fixture(scope="session")
+def real_data_dir():
+    """The directory holding the real datasets; a missing one is a failure."""
+    value = os.environ.get("SIAMESE_DATA_DIR")
+    if not value:
+        pytest.fail("SIAMESE_DATA_DIR is not set: real-data tests need the MNIST and Omniglot files "
+                    "(CI points it at ../shared/data)")
+    path = Path(value)
+    for f in ("mnist/mnist.npz", "omniglot/images_background.zip", "omniglot/images_evaluation.zip"):
+        if not (path / f).is_file():
+            pytest.fail(f"{path / f} is missing: real-data tests need it")
+    return path
+
+
+@pytest.fixture(scope="session")
+def matcher():
+    """The shipped model, loaded once."""
+    from siamese import load_matcher
+    return load_matcher()
+
+
+def sketch(strokes, size=280, width=18, ink=(0, 0, 0, 255), background=(0, 0, 0, 0)):
+    """A canvas-like RGBA (size, size, 4) uint8 image with polyline strokes given in canvas
+    fractions, as streamlit-drawable-canvas returns it (transparent background by default)."""
+    img = Image.new("RGBA", (size, size), background)
+    draw = ImageDraw.Draw(img)
+    for stroke in strokes:
+        pts = [(x * size, y * size) for x, y in stroke]
+        if len(pts) == 1:
+            pts = pts * 2
+        draw.line(pts, fill=ink, width=width, joint="curve")
+    return np.asarray(img)
+
+
+SHAPES = {
+    "one": [[(0.5, 0.15), (0.5, 0.85)]],
+    "seven": [[(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]],
+    "zigzag": [[(0.2, 0.3), (0.4, 0.7), (0.6, 0.3), (0.8, 0.7)]],
+    "cross": [[(0.5, 0.2), (0.5, 0.8)], [(0.2, 0.5), (0.8, 0.5)]],
+    "zero": [[(0.5 + 0.22 * np.sin(t / 24 * 2 * np.pi), 0.5 - 0.32 * np.cos(t / 24 * 2 * np.pi)) for t in range(25)]],
+    "star": [[(0.5, 0.1), (0.62, 0.85), (0.15, 0.38), (0.85, 0.38), (0.38, 0.85), (0.5, 0.1)]],
+}

@@ -1,0 +1,105 @@
+"""siamese.preprocess: one path for canvas sketches and dataset images."""
+import numpy as np
+import pytest
+
+from conftest import SHAPES, sketch
+from siamese.preprocess import BOX, SIZE, ink_map, to_dark_on_light, to_gray, to_model_input
+
+
+def bbox(x, level=0.25):
+    rows, cols = np.flatnonzero((x > level).any(1)), np.flatnonzero((x > level).any(0))
+    return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+
+
+def test_output_is_28x28_float32_in_unit_range():
+    x = to_model_input(sketch(SHAPES["seven"]))
+    assert x.shape == (SIZE, SIZE) and x.dtype == np.float32
+    assert np.isfinite(x).all() and x.min() >= 0 and x.max() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("image", [None, np.zeros((280, 280, 4), np.uint8),
+                                   np.full((280, 280, 4), 255, np.uint8)], ids=["none", "transparent", "white"])
+def test_empty_canvas_is_an_empty_sketch(image):
+    assert to_model_input(image) is None
+
+
+def test_stray_click_is_an_empty_sketch():
+    assert to_model_input(sketch([[(0.5, 0.5)]], width=12)) is None
+
+
+def test_white_ink_on_transparent_canvas_does_not_vanish():
+    """Compositing a transparent canvas onto white would erase white ink; the backdrop must be the
+    colour that contrasts with the ink, so white and black strokes give the same input."""
+    black = to_model_input(sketch(SHAPES["zero"], ink=(0, 0, 0, 255)))
+    white = to_model_input(sketch(SHAPES["zero"], ink=(255, 255, 255, 255)))
+    assert white is not None
+    np.testing.assert_allclose(white, black, atol=1e-6)
+
+
+def test_polarity_does_not_matter():
+    rgba = sketch(SHAPES["cross"], background=(255, 255, 255, 255))
+    gray = to_gray(rgba)
+    np.testing.assert_allclose(to_model_input(gray), to_model_input(255 - gray), atol=1e-6)
+
+
+def test_opaque_and_transparent_backgrounds_agree():
+    a = to_model_input(sketch(SHAPES["seven"]))
+    b = to_model_input(sketch(SHAPES["seven"], background=(255, 255, 255, 255)))
+    np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_ink_fits_20x20_box_centred_by_centre_of_mass():
+    x = to_model_input(sketch(SHAPES["seven"]))
+    h, w = bbox(x)
+    assert max(h, w) <= BOX + 2  # strokes widened by normalisation may spill by a pixel
+    rows, cols = np.indices(x.shape)
+    cy, cx = (rows * x).sum() / x.sum(), (cols * x).sum() / x.sum()
+    assert abs(cy - 13.5) <= 1.0 and abs(cx - 13.5) <= 1.0
+
+
+def test_aspect_ratio_is_kept():
+    """A wide flat stroke stays wide and flat instead of being stretched to a square."""
+    x = to_model_input(sketch([[(0.1, 0.5), (0.9, 0.55)]], width=10))
+    h, w = bbox(x)
+    assert w >= 18 and h <= 6
+
+
+def test_thin_strokes_survive_downscaling():
+    """A 3 px pen on a 280 px canvas is 0.3 px at 28x28 when simply resized: it must come out as a
+    visible stroke (full-intensity pixels along the digit)."""
+    x = to_model_input(sketch(SHAPES["one"], width=3))
+    assert (x > 0.5).sum() >= 20
+
+
+def test_thick_strokes_do_not_become_a_blob():
+    """A 40 px marker drawing a zero keeps its hole: the centre stays background."""
+    x = to_model_input(sketch(SHAPES["zero"], width=40))
+    assert x[12:16, 12:16].max() < 0.3
+    assert (x > 0.5).mean() < 0.4
+
+
+def test_stroke_width_is_normalised():
+    thin = to_model_input(sketch(SHAPES["zero"], width=4))
+    thick = to_model_input(sketch(SHAPES["zero"], width=30))
+    assert abs(int((thin > 0.5).sum()) - int((thick > 0.5).sum())) < 0.5 * (thin > 0.5).sum()
+
+
+def test_mnist_digit_keeps_its_shape():
+    """An MNIST-style input (light on dark, already in a 20x20 box) passes nearly unchanged."""
+    digit = np.zeros((28, 28), np.uint8)
+    digit[4:24, 12:15] = 255
+    x = to_model_input(digit)
+    assert bbox(x)[0] in (19, 20, 21)
+
+
+def test_ink_map_and_dark_on_light():
+    rgba = sketch(SHAPES["one"])
+    ink = ink_map(rgba)
+    assert ink.max() == 1.0 and ink[0, 0] == 0.0
+    flat = to_dark_on_light(rgba)
+    assert flat.dtype == np.uint8 and flat[0, 0] == 255 and flat.min() == 0
+
+
+def test_bad_shape_raises():
+    with pytest.raises(ValueError, match="shape"):
+        to_gray(np.zeros((4, 4, 2), np.uint8))
