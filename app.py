@@ -1,41 +1,49 @@
-"""Home: what one-shot learning is, and the state of the model and the data."""
+"""Entry point: ``streamlit run app.py``. Home page (what one-shot learning is, model and data
+status) and the navigation to the other pages."""
 import streamlit as st
 
-import ui
 
-st.set_page_config(page_title="One-shot learning with Siamese networks", layout="wide")
-st.title("One-shot learning with Siamese networks")
-st.markdown(
-    "A classifier normally needs many examples of every class. **One-shot learning** recognises a new "
-    "class from a single example: instead of learning the classes, a **Siamese network** learns an "
-    "*embedding* in which drawings of the same symbol are close and different symbols are far apart. "
-    "To recognise a sketch, it is embedded and compared by distance with one stored reference per "
-    "symbol, so registering a new symbol needs one drawing and no retraining.")
+def home():
+    import ui  # TensorFlow loads here, after the navigation is known
 
-matcher, error = ui.get_matcher()
-st.subheader("Model")
-if matcher is None:
-    st.error("The model could not be loaded.")
-    st.text(error)
-else:
-    card = matcher.card
-    res = {(r["protocol"], r["way"], r["shot"]): r for r in card.get("results", {}).get("omniglot_evaluation", [])}
-    within = res.get(("within-alphabet", 20, 1))
-    mnist = card.get("results", {}).get("mnist_test")
-    c1, c2, c3 = st.columns(3)
-    c1.metric("Omniglot, unseen alphabets, 20-way 1-shot", f"{100 * within['accuracy']:.1f}%" if within else "n/a")
-    c2.metric("MNIST digits, 10-way 1-shot (never trained on)", f"{100 * mnist['accuracy']:.1f}%" if mnist else "n/a")
-    c3.metric("Threshold for “looks new”", f"{matcher.threshold:.2f}")
-    st.caption(f"Model {matcher.model_id}: {card.get('architecture', '')}; {card.get('loss', '')}. "
-               "See assets/model_card.json.")
+    st.title("One-shot learning with Siamese networks")
+    st.markdown(
+        "A classifier normally needs many examples of every class. **One-shot learning** recognises a "
+        "new class from a single example. A **Siamese network** makes that possible by learning an "
+        "*embedding* in which drawings of the same symbol land close together and different symbols "
+        "far apart, so a sketch is recognised by its distance to one stored reference per symbol, and "
+        "a new symbol needs one drawing and no retraining.")
 
-gallery, problems = ui.get_gallery()
-st.subheader("Reference sets")
-for p in problems:
-    st.warning(p)
-sets = gallery.sets()
-st.text("\n".join(f"{s['name']}: {s['symbols']} symbols, {s['examples']} references" for s in sets))
+    matcher, error = ui.get_matcher()
+    st.subheader("Model")
+    if matcher is None:
+        st.error("The model could not be loaded.")
+        st.text(error)
+    else:
+        card = matcher.card
+        rows = card.get("results", {}).get("omniglot_evaluation", [])
+        within = next((r for r in rows if (r["protocol"], r["way"], r["shot"]) == ("within-alphabet", 20, 1)), None)
+        mnist = card.get("results", {}).get("mnist_test")
+        c1, c2, c3 = st.columns(3)
+        c1.metric("Unseen Omniglot alphabets, 20-way 1-shot", f"{100 * within['accuracy']:.1f}%" if within else "n/a")
+        c2.metric("MNIST digits, 10-way 1-shot (never trained on)",
+                  f"{100 * mnist['accuracy']:.1f}%" if mnist else "n/a")
+        c3.metric("Distance threshold for “looks new”", f"{matcher.threshold:.2f}")
+        st.caption(f"Model {matcher.model_id}: {card.get('architecture', 'no model card')}. "
+                   "Details in assets/model_card.json.")
 
-st.subheader("Try it")
-st.page_link("pages/1_Draw_and_match.py", label="Draw & match: sketch a digit or a character", icon="✏️")
-st.page_link("pages/2_Register.py", label="Register: teach it a new symbol from one sketch", icon="➕")
+    gallery, problems = ui.get_gallery()
+    st.subheader("Reference sets")
+    for p in problems:
+        st.warning(p)
+    st.text("\n".join(f"{s['name']}: {s['symbols']} symbols, {s['examples']} references" for s in gallery.sets()))
+
+    st.subheader("Try it")
+    st.page_link(DRAW, label="Draw & match: sketch a digit or a character", icon="✏️")
+    st.page_link(REGISTER, label="Register: teach the app a new symbol from one sketch", icon="➕")
+
+
+st.set_page_config(page_title="One-shot learning with Siamese networks", page_icon="✏️", layout="wide")
+DRAW = st.Page("pages/1_Draw_and_match.py", title="Draw & match", icon="✏️", url_path="draw")
+REGISTER = st.Page("pages/2_Register.py", title="Register", icon="➕", url_path="register")
+st.navigation([st.Page(home, title="Home", icon="🏠", default=True), DRAW, REGISTER]).run()

@@ -54,8 +54,8 @@ def canvas_ui(key: str, height: int = CANVAS_PX):
 
     width = st.sidebar.slider("Pen width (pixels)", 4, 40, 18, key=f"{key}_pen")
     result = st_canvas(stroke_width=width, stroke_color="#000000", background_color="#FFFFFF",
-                       height=height, width=height, drawing_mode="freedraw", display_toolbar=True,
-                       update_streamlit=True, key=key)
+                       height=height, width=height, drawing_mode="freedraw", update_streamlit=True,
+                       return_image_data=True, key=key)
     return None if result is None else result.image_data
 
 

@@ -4,7 +4,6 @@ import streamlit as st
 import ui
 from siamese.matching import match_sketch
 
-st.set_page_config(page_title="Draw & match", layout="wide")
 st.title("Draw & match")
 matcher = ui.require_matcher()
 gallery, problems = ui.get_gallery()
@@ -16,7 +15,7 @@ labels = {s["name"]: f"{s['name']} ({s['symbols']} symbols)" for s in sets}
 default = next((i for i, s in enumerate(sets) if s["kind"] == "digits"), 0)
 set_name = st.selectbox("Reference set", list(labels), index=default, format_func=labels.get)
 
-left, right = st.columns([1, 2])
+left, right = st.columns([3, 5])
 with left:
     st.caption("Draw one symbol. Use the toolbar under the canvas to undo or clear.")
     image = ui.canvas_ui("draw")

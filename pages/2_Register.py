@@ -5,7 +5,6 @@ import ui
 from siamese.gallery import MY_SYMBOLS, GalleryError, thumbnail_png
 from siamese.preprocess import to_dark_on_light, to_model_input
 
-st.set_page_config(page_title="Register", layout="wide")
 st.title("Register a new symbol")
 st.write("One sketch is enough: the Siamese network compares new drawings with it by distance, "
          "no retraining needed.")

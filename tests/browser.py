@@ -1,0 +1,111 @@
+"""Helpers for browser tests: start the app on a free port, drive headless Chromium, draw with
+the mouse on the drawing canvas."""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def app_server(env_overrides: dict, port: int | None = None, timeout: float = 90.0):
+    """Run ``streamlit run app.py`` and yield its base URL; stop it afterwards."""
+    port = port or free_port()
+    env = {**os.environ, **env_overrides}
+    log = open(ARTIFACTS / f"server-{port}.log", "a")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                             "--server.address", "127.0.0.1"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + timeout
+        while True:
+            try:
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"the app did not start; see {log.name}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+INK_JS = """(c) => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && d[i] < 128) n++; return n; }"""
+
+
+def _ink(page, canvas_index):
+    return page.locator("canvas.dc-canvas.lower-canvas").nth(canvas_index).evaluate(INK_JS)
+
+
+def draw(page, strokes, canvas_index: int = 0, attempts: int = 5):
+    """Draw polylines (in canvas fractions) with the mouse on the drawing canvas.
+
+    The canvas element appears before its drawing handlers are attached, so the strokes are
+    retried until ink shows up in the canvas's own pixels."""
+    canvas = page.locator("canvas.upper-canvas").nth(canvas_index)
+    canvas.wait_for(timeout=60_000)
+    before = _ink(page, canvas_index)
+    for _ in range(attempts):
+        box = canvas.bounding_box()
+        for stroke in strokes:
+            x, y = stroke[0]
+            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
+            page.mouse.down()
+            for x, y in stroke[1:]:
+                page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=15)
+            page.mouse.up()
+            time.sleep(0.3)
+        if _ink(page, canvas_index) > before:
+            return
+        time.sleep(2)
+    raise AssertionError("the canvas did not take the strokes")
+
+
+def clear_canvas(page):
+    """Press the canvas toolbar's reset (bin) button."""
+    page.locator("canvas.upper-canvas").first.hover()
+    buttons = page.locator("button[title*='eset' i], button[aria-label*='eset' i], button[title*='lear' i]")
+    buttons.first.click()
+
+
+def wait_for_text(page, text: str, timeout: float = 60.0) -> str:
+    """Wait until the app's visible text contains ``text`` and the app is idle; return the text."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        body = page.inner_text("[data-testid='stApp']")
+        running = page.locator("[data-testid='stStatusWidget']").count()
+        if text in body and not running:
+            page.wait_for_function("Array.from(document.images).every(i => i.complete)", timeout=30_000)
+            return body
+        time.sleep(0.5)
+    page.screenshot(path=str(ARTIFACTS / f"failed-wait-{int(time.time())}.png"), full_page=True)
+    raise AssertionError(f"{text!r} did not appear; page text:\n{page.inner_text('[data-testid=stApp]')}")
+
+
+def ranked_names(body: str) -> list[str]:
+    """Symbol names of the match list, nearest first (each is shown as 'name' then 'd = x.xx')."""
+    lines = [line.strip() for line in body.splitlines() if line.strip()]
+    return [lines[i - 1] for i, line in enumerate(lines) if line.startswith("d = ") and i > 0]

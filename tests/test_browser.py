@@ -1,0 +1,90 @@
+"""The main job end to end in headless Chromium: draw, match, register, restart, still there.
+
+Screenshots go to artifacts/ (kept by CI)."""
+import time
+
+import pytest
+
+from browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, app_server, draw, ranked_names, wait_for_text
+from conftest import SHAPES
+
+pytestmark = pytest.mark.browser
+
+SHIFTED_STAR = [[(x * 0.9 + 0.07, y * 0.9 + 0.04) for x, y in SHAPES["star"][0]]]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def open_page(browser, url):
+    page = browser.new_page(viewport={"width": 1280, "height": 1100})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    page.wait_for_selector("[data-testid='stApp']", timeout=60_000)
+    return page, errors
+
+
+def choose_set(page, label_start):
+    page.get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option").filter(has_text=label_start).first.click()
+    time.sleep(1)
+
+
+def register(page, name, strokes):
+    page.get_by_label("Name", exact=True).fill(name)
+    page.keyboard.press("Tab")
+    draw(page, strokes)
+    time.sleep(1.5)
+    page.get_by_role("button", name="Register").click()
+    wait_for_text(page, "Registered")
+
+
+def test_draw_match_register_restart(browser, real_data_dir, tmp_path):
+    env = {"SIAMESE_HOME": str(tmp_path / "home"), "SIAMESE_DATA_DIR": str(real_data_dir)}
+    with app_server(env) as url:
+        page, errors = open_page(browser, url)
+        wait_for_text(page, "Reference sets")
+        page.goto(url + "/draw")
+        wait_for_text(page, "Empty sketch")
+        draw(page, SHAPES["seven"])
+        body = wait_for_text(page, "What the model saw")
+        page.screenshot(path=str(ARTIFACTS / "draw-seven.png"), full_page=True)
+        names = ranked_names(body)
+        assert len(names) == 5 and set(names) <= set("0123456789")
+        assert "What the model saw" in body
+
+        page.goto(url + "/register")
+        wait_for_text(page, "No symbols registered yet")
+        register(page, "star <b>", SHAPES["star"])
+        page.goto(url + "/register")
+        register(page, "ring", SHAPES["zero"])
+        page.goto(url + "/register")
+        register(page, "zig", SHAPES["zigzag"])
+        page.screenshot(path=str(ARTIFACTS / "register.png"), full_page=True)
+
+        page.goto(url + "/draw")
+        wait_for_text(page, "Reference set")
+        choose_set(page, "My symbols")
+        draw(page, SHIFTED_STAR)
+        body = wait_for_text(page, "What the model saw")
+        page.screenshot(path=str(ARTIFACTS / "draw-star-again.png"), full_page=True)
+        assert ranked_names(body)[0] == "star <b>"
+        assert errors == []
+
+    with app_server(env) as url:  # a restarted server still knows the symbol
+        page, errors = open_page(browser, url)  # the home page first: a deep link into a fresh
+        wait_for_text(page, "Reference sets")   # server shows a spurious "Page not found" (streamlit#9992)
+        page.goto(url + "/register")
+        body = wait_for_text(page, "star <b>")
+        page.screenshot(path=str(ARTIFACTS / "after-restart.png"), full_page=True)
+        assert "ring" in body and "zig" in body
+        assert errors == []
