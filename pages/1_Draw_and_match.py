@@ -17,7 +17,7 @@ set_name = st.selectbox("Reference set", list(labels), index=default, format_fun
 
 left, right = st.columns([3, 5])
 with left:
-    st.caption("Draw one symbol. Use the toolbar under the canvas to undo or clear.")
+    st.caption("Draw one symbol. Use the toolbar above the canvas to undo or clear.")
     image = ui.canvas_ui("draw")
 result = match_sketch(image, gallery, set_name, matcher)
 

@@ -1,0 +1,42 @@
+"""The command line on real data (CI): evaluation and a few training episodes."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.realdata
+
+
+def test_evaluate_prints_accuracy_and_interval(real_data_dir, tmp_path):
+    out = tmp_path / "eval.json"
+    proc = subprocess.run([sys.executable, "-m", "siamese", "evaluate", "--protocol", "within-alphabet", "--way", "20",
+                           "--shot", "1", "--episodes", "20", "--json", str(out)], cwd=ROOT, capture_output=True,
+                          text=True, check=True, env={**__import__("os").environ, "SIAMESE_DATA_DIR": str(real_data_dir)})
+    assert "20-way 1-shot within-alphabet:" in proc.stdout and "95% CI" in proc.stdout
+    res = json.loads(out.read_text())
+    assert res["queries"] == 400 and res["ci95"][0] <= res["accuracy"] <= res["ci95"][1]
+    assert res["accuracy"] > 0.5  # far above chance (5%) for the shipped model
+
+
+def test_training_learns_and_keeps_evaluation_alphabets_out(real_data_dir, monkeypatch):
+    from siamese.data import load_omniglot
+    from siamese.embedding_training import TrainConfig, embed_array, split_background, train_embedding
+    from siamese.evaluation import evaluate
+
+    monkeypatch.setenv("SIAMESE_DATA_DIR", str(real_data_dir))
+    bg = load_omniglot("background")
+    train, val = split_background(bg)
+    assert not set(bg.alphabet_of_image[train]) & set(bg.alphabet_of_image[val])
+    assert val.sum() > 0 and train.sum() > 10 * val.sum() / 2
+    model, history = train_embedding(bg, TrainConfig(episodes=60, way=10, queries=3, validate_every=30),
+                                     log=lambda s: None)
+    assert [h["episode"] for h in history["validation"]] == [30, 60]
+    ev = load_omniglot("evaluation")
+    emb = embed_array(model, ev.images)
+    res = evaluate(emb, ev.labels, ev.alphabet_of_image, ev.drawers, 5, 1, "within-alphabet", episodes=80)
+    assert res.ci_low > 0.2  # 60 episodes already beat chance (20%)
+    assert np.isfinite(emb).all()

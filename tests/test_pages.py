@@ -1,0 +1,89 @@
+"""Every page under Streamlit's AppTest (the canvas reports no image there: image_data is None)."""
+import numpy as np
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT, SHAPES, sketch
+from siamese.gallery import MY_SYMBOLS, Gallery, thumbnail_png
+from siamese.preprocess import to_dark_on_light, to_model_input
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """No dataset anywhere and no network: the app must still start."""
+    import keras
+    monkeypatch.setenv("SIAMESE_DATA_DIR", str(tmp_path / "no-data"))
+    monkeypatch.setattr(keras.utils, "get_file", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+
+
+def app(page=None):
+    st.cache_resource.clear()  # each test gets its own SIAMESE_HOME
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    if page:
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(at):
+    return "\n".join([t.value for t in at.text] + [m.value for m in at.markdown] + [e.value for e in at.info]
+                     + [e.value for e in at.warning] + [e.value for e in at.error] + [e.value for e in at.success])
+
+
+def add_symbol(name, strokes):
+    from siamese import load_matcher
+    img = sketch(strokes)
+    Gallery().add_example(MY_SYMBOLS, name, to_model_input(img), thumbnail_png(to_dark_on_light(img)),
+                          load_matcher())
+
+
+def test_home_without_data_says_so_and_shows_the_model(offline):
+    at = app()
+    body = texts(at)
+    assert "One-shot learning" in body
+    assert "MNIST digits are not available" in body and "Omniglot is not available" in body
+    assert "My symbols: 0 symbols" in body
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["Unseen Omniglot alphabets, 20-way 1-shot"].endswith("%")
+
+
+def test_draw_page_with_no_sketch_yet(offline):
+    at = app("pages/1_Draw_and_match.py")
+    assert at.selectbox[0].options == [f"{MY_SYMBOLS} (0 symbols)"]
+    assert "Empty sketch" in texts(at)
+
+
+def test_register_with_empty_canvas_is_refused_and_changes_nothing(offline):
+    at = app("pages/2_Register.py")
+    at.text_input[0].input("star").run()
+    at.button[0].click().run()
+    assert "Empty sketch" in texts(at)
+    assert Gallery().symbols(MY_SYMBOLS) == []
+
+
+def test_register_page_lists_renames_and_deletes(offline):
+    add_symbol("**bold** <i>x</i>", SHAPES["star"])
+    add_symbol("ring", SHAPES["zero"])
+    at = app("pages/2_Register.py")
+    assert "**bold** <i>x</i> (1)" in [t.value for t in at.text]  # plain text, not rendered
+    at.selectbox(key="target").select("ring").run()
+    at.text_input(key="new_name").input("**bold** <i>x</i>").run()
+    next(b for b in at.button if b.label == "Rename").click().run()
+    assert "already has a symbol" in texts(at)
+    at.text_input(key="new_name").input("circle").run()
+    next(b for b in at.button if b.label == "Rename").click().run()
+    assert sorted(s["name"] for s in Gallery().symbols(MY_SYMBOLS)) == ["**bold** <i>x</i>", "circle"]
+    at.selectbox(key="target").select("circle").run()
+    next(b for b in at.button if b.label == "Delete").click().run()
+    assert [s["name"] for s in Gallery().symbols(MY_SYMBOLS)] == ["**bold** <i>x</i>"]
+
+
+def test_draw_page_with_a_broken_model_says_so(offline, monkeypatch, tmp_path):
+    bad = tmp_path / "broken.keras"
+    bad.write_bytes(b"\x00" * 100)
+    monkeypatch.setenv("SIAMESE_MODEL", str(bad))
+    at = app("pages/1_Draw_and_match.py")
+    assert "could not be loaded" in texts(at) and "not a loadable Keras model" in texts(at)
