@@ -19,13 +19,34 @@ CANVAS_PX = 280
 
 
 @st.cache_resource(show_spinner="Loading the Siamese model…")
-def get_matcher():
-    """The matcher, loaded and warmed up once per server process (shared by all sessions).
-    Returns ``(matcher, None)`` or ``(None, error message)``."""
+def load_matcher_cached(path):
+    """A matcher, loaded and warmed up once per server process and model file (shared by all
+    sessions). Returns ``(matcher, None)`` or ``(None, error message)``."""
     try:
-        return load_matcher(os.environ.get("SIAMESE_MODEL") or None), None
+        return load_matcher(path), None
     except ModelLoadError as exc:
         return None, str(exc)
+
+
+def get_matcher():
+    """The matcher this session chose in the sidebar (default: ``SIAMESE_MODEL`` or the shipped
+    model). Returns ``(matcher, None)`` or ``(None, error message)``."""
+    return load_matcher_cached(st.session_state.get("model_path") or os.environ.get("SIAMESE_MODEL") or None)
+
+
+def model_picker_ui() -> None:
+    """Sidebar choice between the shipped model and models trained in the app."""
+    from siamese.user_models import available_models
+
+    models = available_models()
+    if len(models) < 2 or os.environ.get("SIAMESE_MODEL"):
+        return
+    labels = [label for label, _ in models]
+    current = st.session_state.get("model_path")
+    index = next((i for i, (_, p) in enumerate(models) if str(p) == current), 0)
+    choice = st.sidebar.selectbox("Model", labels, index=index, help="Reference embeddings are recomputed "
+                                  "for the chosen model; different models' distances are never mixed.")
+    st.session_state["model_path"] = str(models[labels.index(choice)][1])
 
 
 @st.cache_resource(show_spinner="Preparing the reference sets…")
@@ -35,7 +56,7 @@ def get_gallery():
     from siamese.references import seed_default_sets
 
     gallery = Gallery()
-    matcher, _ = get_matcher()
+    matcher, _ = load_matcher_cached(os.environ.get("SIAMESE_MODEL") or None)
     return gallery, seed_default_sets(gallery, matcher)
 
 
@@ -65,10 +86,70 @@ def model_input_ui(x: np.ndarray, caption: str = "What the model saw (28×28)") 
 
 
 def require_matcher():
-    """The matcher, or stop the page with the load error shown."""
+    """The chosen matcher (sidebar), or stop the page with the load error shown."""
+    model_picker_ui()
     matcher, error = get_matcher()
     if matcher is None:
         st.error("The model could not be loaded, so matching is unavailable.")
         st.text(error)
         st.stop()
     return matcher
+
+
+@st.cache_resource
+def training_job():
+    """The server-wide training job: one comparison at a time, shared by all sessions."""
+    from siamese.compare import TrainingJob
+    return TrainingJob()
+
+
+@st.cache_resource
+def variant_summaries() -> dict:
+    """``{key: (name, parameters, Keras summary text)}`` for the lecture's three variants."""
+    from siamese.models import VARIANTS
+    out = {}
+    for key, (name, build) in VARIANTS.items():
+        model, lines = build(), []
+        model.summary(print_fn=lambda line, **kw: lines.append(line), line_length=90)
+        out[key] = (name, model.count_params(), "\n".join(lines))
+    return out
+
+
+@st.cache_data(show_spinner=False)
+def peek_pairs(n: int = 8, seed: int = 0):
+    """``n`` MNIST test pairs ``[(left uint8, right uint8, same bool)]`` as :func:`make_pairs`
+    builds them, or None without MNIST."""
+    from siamese.data import DatasetError, load_mnist
+    from siamese.pairs import make_pairs
+    try:
+        _, (x, y) = load_mnist()
+    except DatasetError:
+        return None
+    left, right, same = make_pairs(x[:200], y[:200], np.random.default_rng(seed))
+    return [(255 - left[i], 255 - right[i], bool(same[i])) for i in range(n)]
+
+
+def history_charts(epochs, batches) -> None:
+    """Live charts, one colour per variant: pair accuracy and loss per epoch (train solid,
+    validation dashed), and running pair accuracy within epochs."""
+    import altair as alt
+
+    colour = alt.Color("variant:N", title=None, legend=alt.Legend(orient="bottom", columns=1, labelLimit=0))
+    cols = st.columns(2) + [st.container()]
+    if len(epochs):
+        for col, metric, title in ((cols[0], "pair_accuracy", "Pair accuracy per epoch"),
+                                   (cols[1], "loss", "Loss per epoch")):
+            long = epochs.melt(id_vars=["variant", "epoch"], value_vars=[metric, "val_" + metric],
+                               var_name="split", value_name="value")
+            long["split"] = long["split"].map({metric: "train", "val_" + metric: "validation"})
+            chart = alt.Chart(long, title=title).mark_line(point=True).encode(
+                x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)), y=alt.Y("value:Q", title=None,
+                scale=alt.Scale(zero=False)), color=colour,
+                strokeDash=alt.StrokeDash("split:N", title=None, legend=alt.Legend(orient="bottom")))
+            col.altair_chart(chart, use_container_width=True)
+    else:
+        cols[0].caption("Epoch charts appear when the first epoch ends.")
+    chart = alt.Chart(batches, title="Within epochs: running train pair accuracy").mark_line().encode(
+        x=alt.X("progress:Q", title="epochs"), y=alt.Y("pair_accuracy:Q", title=None, scale=alt.Scale(zero=False)),
+        color=colour)
+    cols[2].altair_chart(chart, use_container_width=True)

@@ -5,6 +5,8 @@ Commands:
               file and its model card (``python -m siamese train --out assets/embedding.keras``)
     evaluate  N-way K-shot one-shot accuracy on the evaluation alphabets
               (``python -m siamese evaluate --protocol within-alphabet --way 20 --shot 1``)
+    compare   the lecture's three pair models on the same pairs, per-epoch history as JSON
+              (``python -m siamese compare --dataset mnist --preset classroom --json out.json``)
 """
 from __future__ import annotations
 
@@ -136,6 +138,44 @@ def cmd_evaluate(args) -> None:
         Path(args.json).write_text(json.dumps(res.as_dict(), indent=2) + "\n")
 
 
+def cmd_compare(args) -> None:
+    from .compare import PRESETS, compare_variants, story
+    from .pairs import mnist_pairs, omniglot_pairs
+
+    settings = dict(PRESETS[args.preset])
+    for key in ("epochs", "batch_size", "n_pairs"):
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
+    t0 = time.perf_counter()
+    pairs = (mnist_pairs if args.dataset == "mnist" else omniglot_pairs)(settings["n_pairs"], seed=args.seed)
+    print(pairs.description, file=sys.stderr)
+    from tqdm import tqdm
+    bar = tqdm(total=3 * settings["epochs"], desc="epochs", unit="epoch", file=sys.stderr)
+    result = None
+
+    def progress():
+        done = len(result.epochs) if result is not None else 0
+        bar.update(done - bar.n)
+
+    from .compare import Comparison
+    result = Comparison()
+    compare_variants(pairs, settings["epochs"], settings["batch_size"], seed=args.seed,
+                     lecture_init=args.lecture_init, result=result, on_update=progress)
+    bar.close()
+    wall = time.perf_counter() - t0
+    for row in result.epochs:
+        print(f"{row['variant']:36s} epoch {row['epoch']:2d}: train {row['pair_accuracy']:.3f} "
+              f"val {row['val_pair_accuracy']:.3f} ({row['seconds']:.1f} s)")
+    print(story(result))
+    print(f"wall time {wall:.1f} s (pairs included)")
+    if args.json:
+        out = {"dataset": args.dataset, "preset": args.preset, "settings": settings, "seed": args.seed,
+               "lecture_init": args.lecture_init, "pairs": pairs.description, "wall_seconds": round(wall, 1),
+               "variants": {k: {**s, "epochs": [r for r in result.epochs if r["variant"] == s["name"]]}
+                            for k, s in result.summaries.items()}}
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m siamese", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -159,5 +199,16 @@ def main(argv=None) -> None:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", default=None)
     e.set_defaults(func=cmd_evaluate)
+    c = sub.add_parser("compare", help="train the lecture's three pair models on the same pairs")
+    c.add_argument("--dataset", default="mnist", choices=("mnist", "omniglot"))
+    c.add_argument("--preset", default="classroom", choices=("classroom", "lecture"))
+    c.add_argument("--epochs", type=int, default=None)
+    c.add_argument("--batch-size", type=int, default=None)
+    c.add_argument("--n-pairs", type=int, default=None)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--lecture-init", action="store_true",
+                   help="Siamese head with Keras's random initial kernel (the lecture's exact model)")
+    c.add_argument("--json", default=None)
+    c.set_defaults(func=cmd_compare)
     args = parser.parse_args(argv)
     args.func(args)

@@ -87,3 +87,44 @@ def test_draw_page_with_a_broken_model_says_so(offline, monkeypatch, tmp_path):
     monkeypatch.setenv("SIAMESE_MODEL", str(bad))
     at = app("pages/1_Draw_and_match.py")
     assert "could not be loaded" in texts(at) and "not a loadable Keras model" in texts(at)
+
+
+def run_until(at, text, timeout=240):
+    import time
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        at.run()
+        if text in texts(at):
+            return at
+        time.sleep(1)
+    raise AssertionError(f"{text!r} never appeared:\n{texts(at)}")
+
+
+def test_train_page_without_data_reports_the_failure_and_stays_usable(offline):
+    at = app("pages/3_Train_three_variants.py")
+    body = texts(at)
+    assert "MNIST is not available" in body and "Press Train" in body
+    assert [m for m in at.markdown if "201,217 parameters" in m.value]
+    next(b for b in at.button if b.label == "Train").click().run()
+    run_until(at, "Training failed")
+    assert "Could not fetch mnist.npz" in texts(at)
+
+
+@pytest.mark.realdata
+def test_train_page_tiny_run_and_use_for_matching(real_data_dir, monkeypatch):
+    monkeypatch.setenv("SIAMESE_DATA_DIR", str(real_data_dir))
+    at = app("pages/3_Train_three_variants.py")
+    at.radio[1].set_value("manual").run()
+    at.slider[0].set_value(1).run()
+    at.select_slider[1].set_value(2_000).run()
+    next(b for b in at.button if b.label == "Train").click().run()
+    run_until(at, "What this run measured")
+    assert "after epoch 1" in texts(at)
+    next(b for b in at.button if b.label == "Use this Siamese model for matching").click().run()
+    assert "Saved next to the shipped model" in texts(at)
+    from siamese.user_models import available_models
+    models = available_models()
+    assert len(models) == 2 and models[1][1].suffix == ".keras"
+    from siamese import load_matcher
+    m = load_matcher(models[1][1])
+    assert m.dim == 128 and m.threshold > 0 and m.card["description"].startswith("mnist")

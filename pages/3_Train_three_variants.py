@@ -1,0 +1,128 @@
+"""Train the lecture's three pair models side by side and watch why the Siamese network wins."""
+import pandas as pd
+import streamlit as st
+
+import ui
+from siamese.compare import PRESETS, story
+from siamese.models import VARIANTS
+
+st.title("Train the three variants")
+st.markdown(
+    "Three networks learn to answer *are these two images the same digit?* from the same pairs "
+    "(half same, half different): **(1)** two towers with separate weights whose outputs are "
+    "concatenated, **(2)** one shared tower, concatenated, **(3)** one shared tower followed by the "
+    "**Euclidean distance** between the two embeddings: the Siamese network. Each tower is "
+    "Flatten + Dense(128, relu); each model ends in Dense(1, sigmoid) and is trained with binary "
+    "cross-entropy and Adam. Pair accuracy counts a prediction as *same* when its probability ≥ 0.5.")
+
+job = ui.training_job()
+
+with st.expander("Peek at the pairs", expanded=False):
+    peek = ui.peek_pairs()
+    if peek is None:
+        st.info("MNIST is not available, so there are no pairs to show.")
+    else:
+        cols = st.columns(8)
+        for col, (a, b, same) in zip(cols, peek):
+            with col:
+                st.image([a, b], width=56)
+                st.caption("same (1)" if same else "different (0)")
+
+with st.expander("The three models (Keras summaries)"):
+    for key, (name, params, summary) in ui.variant_summaries().items():
+        st.markdown(f"**{name}**: {params:,} parameters")
+        st.code(summary, language=None)
+
+c1, c2, c3 = st.columns(3)
+dataset = c1.radio("Data", ["mnist", "omniglot"], format_func={"mnist": "MNIST digits",
+                   "omniglot": "Omniglot background alphabets"}.get, disabled=job.running)
+preset = c2.radio("Preset", ["classroom", "lecture", "manual"], disabled=job.running,
+                  format_func={"classroom": "Classroom (about a minute)",
+                               "lecture": "Lecture settings (batch 16, 10 epochs, all 120,000 pairs)",
+                               "manual": "Manual"}.get)
+settings = dict(PRESETS.get(preset, PRESETS["classroom"]))
+if preset == "manual":
+    settings["epochs"] = c3.slider("Epochs", 1, 20, 3, disabled=job.running)
+    settings["batch_size"] = c3.select_slider("Batch size", [16, 32, 64, 128, 256], 64, disabled=job.running)
+    settings["n_pairs"] = c3.select_slider("Training pairs", [2_000, 10_000, 30_000, 60_000, 120_000], 30_000,
+                                           disabled=job.running)
+else:
+    n = "all" if settings["n_pairs"] is None else f"{settings['n_pairs']:,}"
+    c3.markdown(f"{settings['epochs']} epochs, batch {settings['batch_size']}, {n} training pairs")
+lecture_init = st.checkbox(
+    "Siamese head with the lecture's random initialisation", disabled=job.running,
+    help="By default the last Dense of the Siamese model starts with weight -1 and bias +1: a prior "
+         "that a small distance means 'same'. With a random start, a positive weight says 'far apart "
+         "means same'; training then shrinks every distance to zero instead of flipping the sign and "
+         "the model sticks at 50% (about 3 runs in 4 on MNIST). Tick it to see that happen.")
+
+b1, b2 = st.columns([1, 5])
+if b1.button("Train", type="primary", disabled=job.running):
+    if not job.start({"dataset": dataset, "seed": 0, "lecture_init": lecture_init, **settings}):
+        st.warning("A training is already running on this server: watch it below.")
+    st.rerun()
+if b2.button("Stop", disabled=not job.running):
+    job.stop()
+
+
+@st.fragment(run_every=1.0)
+def live():
+    """Redrawn every second: progress, charts, and at the end the results."""
+    if job.result is None:
+        st.info("Press Train. Everyone on this server sees the same training: one at a time.")
+        return
+    epochs, batches, summaries = job.result.snapshot()
+    cfg = job.config
+    if job.running:
+        done = len(epochs) / (cfg["epochs"] * len(VARIANTS))
+        current = VARIANTS.get(job.result.current or "", ("…",))[0]
+        st.progress(min(done, 1.0), text=f"{job.status}: {current}")
+    elif job.error:
+        st.error("Training failed; the app is still usable.")
+        st.text(job.error)
+    if job.pairs is not None:
+        st.caption(job.pairs.description)
+    if batches:
+        ui.history_charts(pd.DataFrame(epochs), pd.DataFrame(batches))
+    if not job.running and summaries:
+        finished_ui(epochs, summaries)
+        if st.session_state.get("was_running"):
+            st.session_state["was_running"] = False
+            st.rerun(scope="app")  # re-enable the controls
+    st.session_state["was_running"] = job.running
+
+
+def finished_ui(epochs, summaries):
+    rows = []
+    for key, s in summaries.items():
+        last = [r for r in epochs if r["variant"] == s["name"]][-1:] or [{}]
+        rows.append({"variant": s["name"], "parameters": s["params"],
+                     "train pair accuracy": last[0].get("pair_accuracy"),
+                     "validation pair accuracy": last[0].get("val_pair_accuracy"),
+                     "epochs": len([r for r in epochs if r["variant"] == s["name"]]),
+                     "seconds": round(s["seconds"] or 0, 1)})
+    st.subheader("Results" + (" (stopped early)" if job.status == "stopped" else ""))
+    st.dataframe(pd.DataFrame(rows), hide_index=True,
+                 column_config={"train pair accuracy": st.column_config.NumberColumn(format="%.3f"),
+                                "validation pair accuracy": st.column_config.NumberColumn(format="%.3f")})
+    st.markdown("**What this run measured.** " + ui.md_escape(story(job.result)))
+    st.markdown(
+        "The two concatenating models must learn, from raw pixels, a rule that compares *any* two "
+        "digits; a Dense layer on two concatenated 128-vectors has no built-in notion of comparison, "
+        "so it barely beats chance. The Siamese model is given the comparison for free: one tower "
+        "maps both images into the same space and the distance between them is the only thing the "
+        "last layer sees, so all it must learn is an embedding where same digits are close.")
+    siamese = job.result.models.get("siamese")
+    if siamese is not None and st.button("Use this Siamese model for matching"):
+        from siamese.user_models import save_siamese_tower
+        try:
+            path = save_siamese_tower(siamese, f"{job.config['dataset']}, {len(epochs)} epochs in total")
+        except ValueError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state["model_path"] = str(path)
+            st.success("Saved next to the shipped model and selected for this session. Draw & match now "
+                       "uses it (choose the model in the sidebar).")
+
+
+live()
