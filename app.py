@@ -42,10 +42,12 @@ def home():
     st.page_link(DRAW, label="Draw & match: sketch a digit or a character", icon="✏️")
     st.page_link(REGISTER, label="Register: teach the app a new symbol from one sketch", icon="➕")
     st.page_link(TRAIN, label="Train the three variants: why a Siamese network works", icon="📈")
+    st.page_link(EVALUATE, label="One-shot evaluation on alphabets the model has never seen", icon="🎯")
 
 
 st.set_page_config(page_title="One-shot learning with Siamese networks", page_icon="✏️", layout="wide")
 DRAW = st.Page("pages/1_Draw_and_match.py", title="Draw & match", icon="✏️", url_path="draw")
 REGISTER = st.Page("pages/2_Register.py", title="Register", icon="➕", url_path="register")
 TRAIN = st.Page("pages/3_Train_three_variants.py", title="Train the three variants", icon="📈", url_path="train")
-st.navigation([st.Page(home, title="Home", icon="🏠", default=True), DRAW, REGISTER, TRAIN]).run()
+EVALUATE = st.Page("pages/4_Evaluate.py", title="One-shot evaluation", icon="🎯", url_path="evaluate")
+st.navigation([st.Page(home, title="Home", icon="🏠", default=True), DRAW, REGISTER, TRAIN, EVALUATE]).run()

@@ -153,3 +153,20 @@ def history_charts(epochs, batches) -> None:
         x=alt.X("progress:Q", title="epochs"), y=alt.Y("pair_accuracy:Q", title=None, scale=alt.Scale(zero=False)),
         color=colour)
     cols[2].altair_chart(chart, use_container_width=True)
+
+
+@st.cache_resource(show_spinner="Loading the Omniglot evaluation alphabets…")
+def evaluation_set():
+    """``(Omniglot evaluation split, None)`` or ``(None, message)`` when it is not available."""
+    from siamese.data import DatasetError, load_omniglot
+    try:
+        return load_omniglot("evaluation"), None
+    except DatasetError as exc:
+        return None, str(exc)
+
+
+@st.cache_resource(show_spinner="Embedding the 13,180 evaluation drawings…", max_entries=4)
+def evaluation_embeddings(model_id: str, _matcher):
+    """``(13180, d) float32`` embeddings of the evaluation split, once per model."""
+    ev, _ = evaluation_set()
+    return _matcher.embed_inputs(ev.images)

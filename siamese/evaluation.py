@@ -218,3 +218,18 @@ def error_rates(distances, same, threshold) -> dict:
     """False-accept and false-reject rates of a fixed threshold on given pairs."""
     return {"false_accept": float((distances[~same] <= threshold).mean()),
             "false_reject": float((distances[same] > threshold).mean())}
+
+
+def confused_pairs(result: EvalResult, labels, top: int = 5) -> list[tuple[int, int, int]]:
+    """The most frequent mistakes of an evaluation.
+
+    Returns:
+        ``[(true class, predicted class, count)]``, most frequent first (classes are ``labels``
+        values of the query and of the wrongly chosen support).
+    """
+    counts: dict = {}
+    for ep in result.episodes:
+        for i in np.flatnonzero(~ep.correct):
+            key = (int(labels[ep.queries[i]]), int(labels[ep.support[ep.predicted[i], 0]]))
+            counts[key] = counts.get(key, 0) + 1
+    return [(t, p, c) for (t, p), c in sorted(counts.items(), key=lambda kv: -kv[1])[:top]]

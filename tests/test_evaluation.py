@@ -89,3 +89,14 @@ def test_threshold_calibration_on_separable_pairs(synthetic):
     calib = calibrate_threshold(dist, same)
     assert calib["false_accept"] == 0 and calib["false_reject"] == 0
     assert error_rates(dist, same, 2.0) == {"false_accept": 1.0, "false_reject": 0.0}
+
+
+def test_confused_pairs_counts_mistakes(synthetic):
+    from siamese.evaluation import confused_pairs
+    labels, groups, drawers = synthetic
+    # Classes 0 and 1 share an embedding: every 0/1 query in the same episode is a coin flip.
+    emb = np.eye(labels.max() + 1, dtype=np.float32)[np.where(labels == 1, 0, labels)]
+    res = evaluate(emb, labels, groups, drawers, way=25, shot=1, protocol="within-alphabet", episodes=40)
+    pairs = confused_pairs(res, labels)
+    assert pairs and {p[:2] for p in pairs} <= {(0, 1), (1, 0)}
+    assert sum(p[2] for p in pairs) == res.n_queries - round(res.accuracy * res.n_queries)

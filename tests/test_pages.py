@@ -128,3 +128,22 @@ def test_train_page_tiny_run_and_use_for_matching(real_data_dir, monkeypatch):
     from siamese import load_matcher
     m = load_matcher(models[1][1])
     assert m.dim == 128 and m.threshold > 0 and m.card["description"].startswith("mnist")
+
+
+@pytest.mark.realdata
+def test_evaluate_page_runs_an_evaluation_and_a_map(real_data_dir, monkeypatch):
+    monkeypatch.setenv("SIAMESE_DATA_DIR", str(real_data_dir))
+    at = app("pages/4_Evaluate.py")
+    at.number_input[0].set_value(10).run()
+    next(b for b in at.button if b.label == "Run").click().run()
+    assert not at.exception, at.exception
+    metric = at.metric[0]
+    assert metric.label == "20-way 1-shot, within-alphabet" and float(metric.value.rstrip("%")) > 50
+    assert "over 200 queries" in "\n".join(c.value for c in at.caption)
+    next(b for b in at.button if b.label == "Draw the map").click().run()
+    assert not at.exception, at.exception
+
+
+def test_evaluate_page_without_data(offline):
+    at = app("pages/4_Evaluate.py")
+    assert "not available" in texts(at)
