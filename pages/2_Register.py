@@ -60,3 +60,21 @@ else:
                 st.rerun()
         except GalleryError as exc:
             st.error(ui.md_escape(str(exc)))
+
+with st.expander("Share a reference set (export / import)"):
+    from siamese.exchange import export_set, import_set
+
+    user_sets = [s["name"] for s in gallery.sets() if s["kind"] == "user"]
+    to_export = st.selectbox("Set to export", user_sets, key="export_set")
+    st.download_button("Export as zip", data=export_set(gallery, to_export), mime="application/zip",
+                       file_name="reference-set.zip", disabled=not to_export)
+    upload = st.file_uploader("Import a zip exported by this app", type=["zip"], key="import_zip")
+    new_name = st.text_input("Name of the imported set", max_chars=40, key="import_name",
+                             placeholder="default: the name stored in the zip")
+    if upload is not None and st.button("Import"):
+        try:
+            name, n = import_set(gallery, upload.getvalue(), matcher, name=new_name or None)
+        except GalleryError as exc:
+            st.error(ui.md_escape(str(exc)))
+        else:
+            st.success(f"Imported {n} references as **{ui.md_escape(name)}**: choose it on the Draw & match page.")
