@@ -5,6 +5,7 @@ Commands:
               file and its model card (``python -m siamese train --out assets/embedding.keras``)
     evaluate  N-way K-shot one-shot accuracy on the evaluation alphabets
               (``python -m siamese evaluate --protocol within-alphabet --way 20 --shot 1``)
+    digits-unseen  train on MNIST digits 0-7 only, one-shot test on 8 vs 9 and on all ten digits
     compare   the lecture's three pair models on the same pairs, per-epoch history as JSON
               (``python -m siamese compare --dataset mnist --preset classroom --json out.json``)
 """
@@ -176,6 +177,44 @@ def cmd_compare(args) -> None:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
 
 
+def cmd_digits_unseen(args) -> None:
+    """Train on MNIST digits 0-7 only, then test one-shot recognition of 8 and 9."""
+    from .data import load_mnist
+    from .embedding_training import TrainConfig, embed_array, train_episodic
+    from .evaluation import evaluate, per_class_accuracy
+    from .preprocess import batch_to_model_input
+
+    (x, y), (xt, yt) = load_mnist()
+    seen = y < 8
+    x_seen, _ = batch_to_model_input(x[seen])
+    xt_in, _ = batch_to_model_input(xt)
+    yt = yt.astype(int)
+    groups = np.zeros(len(yt), int)
+
+    def validate(model):  # on test digits 0-7 only: 8 and 9 never enter training or selection
+        keep = yt < 8
+        return evaluate(embed_array(model, xt_in[keep]), yt[keep], groups[keep], None, 8, 1, "random",
+                        episodes=25, seed=1).accuracy
+
+    cfg = TrainConfig(episodes=args.episodes, way=8, queries=5, seed=args.seed, validate_every=250)
+    model, history = train_episodic(x_seen, y[seen].astype(int), cfg, validate, rotations=1,
+                                    log=lambda s: print(s, file=sys.stderr))
+    emb = embed_array(model, xt_in)
+    nine = yt >= 8
+    pair = evaluate(emb[nine], yt[nine], groups[nine], None, 2, 1, "random", episodes=500, seed=args.seed)
+    ten = evaluate(emb, yt, groups, None, 10, 1, "random", episodes=200, seed=args.seed)
+    per = per_class_accuracy(ten, yt)
+    print(f"trained on digits 0-7 ({seen.sum():,} images, {history['train_seconds']:.0f} s)")
+    print(f"8 vs 9, 1-shot (never seen): {pair}")
+    print(f"all ten digits, 10-way 1-shot: {ten}")
+    print("per digit: " + ", ".join(f"{d}: {100 * c / n:.0f}%" for d, (c, n) in sorted(per.items())))
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "train_seconds": round(history["train_seconds"], 1), "episodes": args.episodes, "seed": args.seed,
+            "eight_vs_nine": pair.as_dict(), "ten_way": ten.as_dict(),
+            "per_digit": {str(d): round(c / n, 4) for d, (c, n) in sorted(per.items())}}, indent=2) + "\n")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m siamese", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -210,5 +249,10 @@ def main(argv=None) -> None:
                    help="Siamese head with Keras's random initial kernel (the lecture's exact model)")
     c.add_argument("--json", default=None)
     c.set_defaults(func=cmd_compare)
+    d = sub.add_parser("digits-unseen", help="train on MNIST digits 0-7, test one-shot on 8 and 9")
+    d.add_argument("--episodes", type=int, default=1500)
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--json", default=None)
+    d.set_defaults(func=cmd_digits_unseen)
     args = parser.parse_args(argv)
     args.func(args)

@@ -43,32 +43,31 @@ class TrainConfig:
     validate_every: int = 500
 
 
-def _episode(images, by_class, cfg, rng):
+def _episode(images, by_class, cfg, rng, rotations: int):
     """Images ``(way * (1 + queries), 28, 28)`` of one training episode: per class, the support
     first, then its queries; a class is (character, rotation)."""
-    n_classes = len(by_class) * 4
+    n_classes = len(by_class) * rotations
     chosen = rng.choice(n_classes, size=cfg.way, replace=False)
     batch = []
     for c in chosen:
-        idx = rng.choice(by_class[c // 4], size=1 + cfg.queries, replace=False)
-        imgs = np.rot90(images[idx], k=c % 4, axes=(1, 2))
+        idx = rng.choice(by_class[c // rotations], size=1 + cfg.queries, replace=False)
+        imgs = np.rot90(images[idx], k=c % rotations, axes=(1, 2))
         shifts = rng.integers(-2, 3, size=(len(idx), 2))
         batch.extend(np.roll(img, tuple(s), axis=(0, 1)) for img, s in zip(imgs, shifts))
     return np.stack(batch).astype(np.float32)
 
 
-def train_embedding(background: Omniglot, cfg: TrainConfig = TrainConfig(), progress=None, log=print):
-    """Train the Conv-4 embedding with the prototypical loss.
+def train_episodic(images, labels, cfg: TrainConfig, validate, rotations: int = 4, progress=None, log=print):
+    """Prototypical-network training of the Conv-4 embedding on any labelled images.
 
     Arguments:
-        background: the background split (:func:`siamese.data.load_omniglot`).
-        cfg: hyperparameters.
-        progress: optional callable ``progress(episode, total, loss)``.
-        log: where validation lines go.
+        images: ``(n, 28, 28) float32`` training images; labels: ``(n,) int``.
+        validate: callable ``validate(model) -> accuracy`` used to keep the best checkpoint.
+        rotations: 4 = each 90-degree rotation of a class is a new class (Omniglot); 1 = none
+            (digits: a rotated 6 is a 9).
 
     Returns:
-        ``(model, history)``: the Keras embedding model with the best validation weights, and a
-        dict with per-check validation accuracy, training seconds and the config.
+        ``(model, history)`` as :func:`train_embedding`.
     """
     import keras
     import tensorflow as tf
@@ -77,55 +76,69 @@ def train_embedding(background: Omniglot, cfg: TrainConfig = TrainConfig(), prog
 
     keras.utils.set_random_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    train_mask, val_mask = split_background(background)
-    images = background.images
-    by_class = [np.flatnonzero((background.labels == c) & train_mask)
-                for c in np.unique(background.labels[train_mask])]
-    val_idx = np.flatnonzero(val_mask)
-
+    by_class = [np.flatnonzero(labels == c) for c in np.unique(labels)]
     model = build_conv_embedding()
     schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, cfg.episodes, alpha=0.02)
     optimizer = keras.optimizers.Adam(schedule)
     per_class = 1 + cfg.queries
-    labels = tf.constant(np.repeat(np.arange(cfg.way), cfg.queries), tf.int32)
+    targets = tf.constant(np.repeat(np.arange(cfg.way), cfg.queries), tf.int32)
 
     @tf.function(reduce_retracing=True)
     def step(x):
         with tf.GradientTape() as tape:
-            emb = model(x, training=True)
-            emb = tf.reshape(emb, (cfg.way, per_class, -1))
+            emb = tf.reshape(model(x, training=True), (cfg.way, per_class, -1))
             prototypes = emb[:, 0]
             queries = tf.reshape(emb[:, 1:], (cfg.way * cfg.queries, -1))
             sq = tf.reduce_sum(tf.square(queries[:, None] - prototypes[None]), axis=-1)
-            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, -sq))
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(targets, -sq))
         grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return loss
-
-    def validate():
-        emb = embed_array(model, images[val_idx])
-        res = evaluate(emb, background.labels[val_idx], background.alphabet_of_image[val_idx],
-                       background.drawers[val_idx], way=20, shot=1, protocol="within-alphabet",
-                       episodes=30, seed=1234)
-        return res.accuracy
 
     history = {"validation": [], "config": cfg.__dict__.copy()}
     best_acc, best_weights = -1.0, None
     start = time.perf_counter()
     for e in range(1, cfg.episodes + 1):
-        loss = float(step(_episode(images, by_class, cfg, rng)))
+        loss = float(step(_episode(images, by_class, cfg, rng, rotations)))
         if progress:
             progress(e, cfg.episodes, loss)
         if e % cfg.validate_every == 0 or e == cfg.episodes:
-            acc = validate()
+            acc = validate(model)
             history["validation"].append({"episode": e, "accuracy": acc, "seconds": time.perf_counter() - start})
-            log(f"episode {e}: loss {loss:.3f}, validation 20-way 1-shot within-alphabet {100 * acc:.1f}%")
+            log(f"episode {e}: loss {loss:.3f}, validation accuracy {100 * acc:.1f}%")
             if acc >= best_acc:
                 best_acc, best_weights = acc, model.get_weights()
     history["train_seconds"] = time.perf_counter() - start
     history["best_validation"] = best_acc
     model.set_weights(best_weights)
     return model, history
+
+
+def train_embedding(background: Omniglot, cfg: TrainConfig = TrainConfig(), progress=None, log=print):
+    """Train the Conv-4 embedding with the prototypical loss on the background alphabets.
+
+    Arguments:
+        background: the background split (:func:`siamese.data.load_omniglot`).
+        cfg: hyperparameters.
+        progress: optional callable ``progress(episode, total, loss)``.
+        log: where validation lines go.
+
+    Returns:
+        ``(model, history)``: the Keras embedding model with the best validation weights (20-way
+        1-shot within-alphabet on the held-out background alphabets), and a dict with per-check
+        validation accuracy, training seconds and the config.
+    """
+    train_mask, val_mask = split_background(background)
+    val_idx = np.flatnonzero(val_mask)
+
+    def validate(model):
+        emb = embed_array(model, background.images[val_idx])
+        return evaluate(emb, background.labels[val_idx], background.alphabet_of_image[val_idx],
+                        background.drawers[val_idx], way=20, shot=1, protocol="within-alphabet",
+                        episodes=30, seed=1234).accuracy
+
+    return train_episodic(background.images[train_mask], background.labels[train_mask], cfg, validate,
+                          rotations=4, progress=progress, log=log)
 
 
 def embed_array(model, x, batch_size: int = 1024) -> np.ndarray:

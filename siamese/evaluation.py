@@ -233,3 +233,14 @@ def confused_pairs(result: EvalResult, labels, top: int = 5) -> list[tuple[int, 
             key = (int(labels[ep.queries[i]]), int(labels[ep.support[ep.predicted[i], 0]]))
             counts[key] = counts.get(key, 0) + 1
     return [(t, p, c) for (t, p), c in sorted(counts.items(), key=lambda kv: -kv[1])[:top]]
+
+
+def per_class_accuracy(result: EvalResult, labels) -> dict:
+    """``{class: (correct, queries)}`` over all episodes of an evaluation."""
+    out: dict = {}
+    for ep in result.episodes:
+        for q, ok in zip(ep.queries, ep.correct):
+            c = int(labels[q])
+            right, total = out.get(c, (0, 0))
+            out[c] = (right + int(ok), total + 1)
+    return out

@@ -100,3 +100,12 @@ def test_confused_pairs_counts_mistakes(synthetic):
     pairs = confused_pairs(res, labels)
     assert pairs and {p[:2] for p in pairs} <= {(0, 1), (1, 0)}
     assert sum(p[2] for p in pairs) == res.n_queries - round(res.accuracy * res.n_queries)
+
+
+def test_per_class_accuracy(synthetic):
+    from siamese.evaluation import per_class_accuracy
+    labels, groups, drawers = synthetic
+    emb = np.eye(labels.max() + 1, dtype=np.float32)[labels]
+    res = evaluate(emb, labels, groups, drawers, way=5, shot=1, protocol="random", episodes=50)
+    per = per_class_accuracy(res, labels)
+    assert sum(n for _, n in per.values()) == 250 and all(c == n for c, n in per.values())
