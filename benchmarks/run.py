@@ -11,6 +11,7 @@ Sections:
               preset's wall time
     start     cold start: ``streamlit run`` to a usable Draw page in headless Chromium, the
               import/model-load part of it, and the server's RSS
+    memory    RSS after 200 matches and after each of 10 trainings of the three variants
 """
 from __future__ import annotations
 
@@ -135,7 +136,39 @@ def bench_start():
         browser.close()
 
 
-SECTIONS = {"match": bench_match, "embed": bench_embed, "train": bench_train, "start": bench_start}
+def rss_mb() -> float:
+    return int(next(line for line in open("/proc/self/status") if line.startswith("VmRSS")).split()[1]) / 1024
+
+
+def bench_memory():
+    """RSS of one process doing what the server does: 200 matches, then 10 trainings."""
+    from siamese import load_matcher
+    from siamese.compare import compare_variants
+    from siamese.gallery import MY_SYMBOLS, Gallery, thumbnail_png
+    from siamese.matching import match_sketch
+    from siamese.pairs import mnist_pairs
+    from siamese.preprocess import to_dark_on_light, to_model_input
+    import tempfile
+
+    matcher = load_matcher()
+    with tempfile.TemporaryDirectory() as home:
+        gallery = Gallery(Path(home) / "g.sqlite3")
+        for i in range(20):
+            img = canvas_sketch(1000 + i)
+            gallery.add_example(MY_SYMBOLS, f"s{i}", to_model_input(img), thumbnail_png(to_dark_on_light(img)), matcher)
+        print(f"\nRSS after start-up: {rss_mb():.0f} MB")
+        for round_ in range(4):
+            for i in range(50):
+                match_sketch(canvas_sketch(i), gallery, MY_SYMBOLS, matcher)
+            print(f"RSS after {50 * (round_ + 1)} matches: {rss_mb():.0f} MB")
+    pairs = mnist_pairs(2_000, seed=0)
+    for k in range(10):
+        compare_variants(pairs, epochs=1, batch_size=64)
+        print(f"RSS after training {k + 1} (three variants): {rss_mb():.0f} MB")
+
+
+SECTIONS = {"match": bench_match, "embed": bench_embed, "train": bench_train, "start": bench_start,
+            "memory": bench_memory}
 
 if __name__ == "__main__":
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
