@@ -3,7 +3,6 @@ happens in :mod:`siamese`; nothing here is needed outside the app."""
 from __future__ import annotations
 
 import os
-import re
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -60,9 +59,11 @@ def get_gallery():
     return gallery, seed_default_sets(gallery, matcher)
 
 
-def md_escape(text: str) -> str:
-    """Backslash-escape Markdown so user text shown inside a message stays plain text."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~<>$:&])", r"\\\1", str(text))
+def error_ui(summary: str, detail: str) -> None:
+    """An error box with a fixed summary, and the detail (which may hold user-typed names) as
+    plain text: user text never goes through Markdown, so it cannot become bold, a link or HTML."""
+    st.error(summary)
+    st.text(detail)
 
 
 def canvas_ui(key: str, height: int = CANVAS_PX):

@@ -29,8 +29,8 @@ with right:
     else:
         best = result.best
         if result.verdict == "match":
-            st.success(f"Match: **{ui.md_escape(best.symbol)}** at distance {best.distance:.2f} "
-                       f"(threshold {result.threshold:.2f}).")
+            st.success(f"Match at distance {best.distance:.2f} (threshold {result.threshold:.2f}).")
+            st.metric("Best match", best.symbol)
         else:
             st.warning(f"Looks new: the nearest reference is at distance {best.distance:.2f}, beyond the "
                        f"threshold {result.threshold:.2f}. Register it on the Register page?")

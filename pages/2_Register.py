@@ -30,11 +30,12 @@ with right:
             try:
                 stored = gallery.add_example(MY_SYMBOLS, name, x, thumbnail_png(to_dark_on_light(image)),
                                              matcher, new_symbol=(mode == "a new symbol" or not existing))
-            except GalleryError as exc:
-                st.error(ui.md_escape(str(exc)))
+            except (GalleryError, ValueError) as exc:
+                ui.error_ui("Not registered.", str(exc))
             else:
-                st.success(f"Registered **{ui.md_escape(stored)}** in {MY_SYMBOLS}. Draw it on the "
-                           "Draw & match page: it should come out on top.")
+                st.success(f"Registered in {MY_SYMBOLS}. Draw it on the Draw & match page: it should come "
+                           "out on top.")
+                st.text(f"Name: {stored}")
                 existing = [s["name"] for s in gallery.symbols(MY_SYMBOLS)]
 
 st.subheader(MY_SYMBOLS)
@@ -59,7 +60,7 @@ else:
                 gallery.delete_symbol(MY_SYMBOLS, target)
                 st.rerun()
         except GalleryError as exc:
-            st.error(ui.md_escape(str(exc)))
+            ui.error_ui("Not changed.", str(exc))
 
 with st.expander("Share a reference set (export / import)"):
     from siamese.exchange import export_set, import_set
@@ -75,6 +76,7 @@ with st.expander("Share a reference set (export / import)"):
         try:
             name, n = import_set(gallery, upload.getvalue(), matcher, name=new_name or None)
         except GalleryError as exc:
-            st.error(ui.md_escape(str(exc)))
+            ui.error_ui("Nothing was imported.", str(exc))
         else:
-            st.success(f"Imported {n} references as **{ui.md_escape(name)}**: choose it on the Draw & match page.")
+            st.success(f"Imported {n} references as a new set; choose it on the Draw & match page.")
+            st.text(f"Set: {name}")

@@ -84,7 +84,10 @@ def live():
         st.caption(job.pairs.description)
     if batches:
         ui.history_charts(pd.DataFrame(epochs), pd.DataFrame(batches))
-    if not job.running and summaries:
+    if not job.running and job.status == "stopped" and not epochs:
+        st.info("Stopped before the first epoch ended, so there are no epoch results; the within-epoch "
+                "curve above is kept.")
+    elif not job.running and summaries:
         finished_ui(epochs, summaries)
         if st.session_state.get("was_running"):
             st.session_state["was_running"] = False
@@ -105,7 +108,7 @@ def finished_ui(epochs, summaries):
     st.dataframe(pd.DataFrame(rows), hide_index=True,
                  column_config={"train pair accuracy": st.column_config.NumberColumn(format="%.3f"),
                                 "validation pair accuracy": st.column_config.NumberColumn(format="%.3f")})
-    st.markdown("**What this run measured.** " + ui.md_escape(story(job.result)))
+    st.markdown("**What this run measured.** " + story(job.result))
     st.markdown(
         "The two concatenating models must learn, from raw pixels, a rule that compares *any* two "
         "digits; a Dense layer on two concatenated 128-vectors has no built-in notion of comparison, "

@@ -49,8 +49,8 @@ if "evaluation" in st.session_state and st.session_state["evaluation"][0] == mat
 
     st.subheader("A few episodes")
     for n, ep in enumerate(res.episodes[:3]):
-        st.markdown(f"Episode {n + 1} ({ui.md_escape(ev.alphabets[ev.alphabet_of_image[ep.queries[0]]])}): "
-                    f"{int(ep.correct.sum())} of {len(ep.queries)} right. Support row, then queries marked ✓ or ✗.")
+        st.text(f"Episode {n + 1} ({ev.alphabets[ev.alphabet_of_image[ep.queries[0]]]}): "
+                f"{int(ep.correct.sum())} of {len(ep.queries)} right. Support row, then queries marked ✓ or ✗.")
         st.image([img(i) for i in ep.support[:, 0]], width=48)
         st.image([img(i) for i in ep.queries], width=48,
                  caption=["✓" if ok else f"✗ → {p + 1}" for ok, p in zip(ep.correct, ep.predicted)])

@@ -28,6 +28,10 @@ MAX_ZIP_BYTES = 20 * 1024 * 1024
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 """Largest total uncompressed size (zip bombs stop here), bytes."""
 MAX_MEMBERS = 20_000
+MAX_EXAMPLES = 5_000
+"""Most examples in one imported set."""
+MAX_MEMBER_BYTES = 8 * 1024 * 1024
+"""Largest single member once unpacked, bytes; read with a bound, whatever the zip claims."""
 MAX_THUMB_PIXELS = 1024 * 1024
 """Largest thumbnail, pixels (a 50-megapixel "thumbnail" is refused before decoding)."""
 
@@ -57,9 +61,18 @@ def export_set(gallery: Gallery, set_name: str) -> bytes:
     return buf.getvalue()
 
 
+def _read(zf: zipfile.ZipFile, member: str) -> bytes:
+    """A member's bytes, reading at most ``MAX_MEMBER_BYTES`` (a zip can lie about sizes)."""
+    with zf.open(member) as f:
+        data = f.read(MAX_MEMBER_BYTES + 1)
+    if len(data) > MAX_MEMBER_BYTES:
+        raise SetImportError(f"{member} unpacks to more than {MAX_MEMBER_BYTES // 2**20} MB (a zip bomb?); refused.")
+    return data
+
+
 def _png(zf: zipfile.ZipFile, member: str, size=None, max_pixels=MAX_THUMB_PIXELS) -> Image.Image:
     try:
-        img = Image.open(io.BytesIO(zf.read(member)))
+        img = Image.open(io.BytesIO(_read(zf, member)))
         if img.format != "PNG":
             raise SetImportError(f"{member} is not a PNG image.")
         if img.size[0] * img.size[1] > max_pixels:
@@ -102,8 +115,9 @@ def read_set(data: bytes) -> tuple[str, list]:
     if "manifest.json" not in names:
         raise SetImportError("The archive has no manifest.json: it was not exported by this app.")
     try:
-        manifest = json.loads(zf.read("manifest.json").decode("utf-8"))
-        if manifest.get("format") != FORMAT or manifest.get("version") != 1:
+        manifest = json.loads(_read(zf, "manifest.json").decode("utf-8"))
+        version = manifest.get("version")
+        if manifest.get("format") != FORMAT or type(version) is not int or version != 1:  # True == 1
             raise ValueError("format")
         set_name = clean_name(manifest["name"])
         items, seen = [], set()
@@ -113,6 +127,8 @@ def read_set(data: bytes) -> tuple[str, list]:
                 raise SetImportError(f"The manifest lists the symbol “{name}” twice.")
             seen.add(name)
             for ex in sym["examples"]:
+                if len(items) >= MAX_EXAMPLES:
+                    raise SetImportError(f"The set has more than {MAX_EXAMPLES:,} examples; the limit is {MAX_EXAMPLES:,}.")
                 for key in ("input", "thumbnail"):
                     if ex[key] not in names:
                         raise SetImportError(f"The manifest points to {ex[key]!r}, which is not in the archive.")
@@ -123,7 +139,9 @@ def read_set(data: bytes) -> tuple[str, list]:
                 items.append((name, bytes_to_input(x.tobytes()), buf.getvalue()))
     except GalleryError:
         raise
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError, AttributeError):
+    except zipfile.BadZipFile:
+        raise SetImportError("The zip archive is damaged (a member fails its checksum or is truncated).") from None
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, AttributeError, RecursionError):
         raise SetImportError("manifest.json is malformed: it was not exported by this app (or was edited).") from None
     if not items:
         raise SetImportError("The reference set in that archive is empty.")

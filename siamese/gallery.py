@@ -87,7 +87,14 @@ def clean_name(name: str) -> str:
 
 
 def input_to_bytes(x: np.ndarray) -> bytes:
-    """A model input ``(28, 28) float32`` in [0, 1] stored as 784 ``uint8`` bytes."""
+    """A model input ``(28, 28) float32`` in [0, 1] stored as 784 ``uint8`` bytes.
+
+    Raises:
+        ValueError: not a finite (28, 28) array (it would break the whole set later).
+    """
+    x = np.asarray(x, np.float32)
+    if x.shape != (28, 28) or not np.isfinite(x).all():
+        raise ValueError(f"a model input must be a finite (28, 28) array, not {x.shape}")
     return np.round(np.clip(x, 0, 1) * 255).astype(np.uint8).tobytes()
 
 
@@ -204,9 +211,10 @@ class Gallery:
         if missing:
             x = np.stack([bytes_to_input(rows[i][3]) for i in missing])
             emb = matcher.embed_inputs(x)
-            with self._write() as con:
-                con.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)",
-                                [(rows[i][0], matcher.model_id, e.tobytes()) for i, e in zip(missing, emb)])
+            with self._write() as con:  # examples deleted meanwhile by another session are skipped
+                con.executemany("INSERT OR REPLACE INTO embeddings SELECT ?, ?, ? WHERE EXISTS "
+                                "(SELECT 1 FROM examples WHERE id = ?)",
+                                [(rows[i][0], matcher.model_id, e.tobytes(), rows[i][0]) for i, e in zip(missing, emb)])
             vectors = dict(zip(missing, emb))
         dim = matcher.dim
         matrix = np.empty((len(rows), dim), np.float32)

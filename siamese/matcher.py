@@ -111,6 +111,24 @@ class Matcher:
         return top, np.sqrt(np.maximum(sq[top], 0.0)).astype(np.float32)
 
 
+def read_card(path) -> dict:
+    """Read and check a model card (JSON object; ``threshold``, if present, a finite number > 0).
+
+    Raises:
+        ModelLoadError: unreadable, not a JSON object, or a bad threshold.
+    """
+    try:
+        card = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise ModelLoadError(f"model card {path} is not readable JSON ({type(exc).__name__})") from exc
+    if not isinstance(card, dict):
+        raise ModelLoadError(f"model card {path} is not a JSON object")
+    t = card.get("threshold")
+    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not np.isfinite(t) or t <= 0):
+        raise ModelLoadError(f"model card {path}: threshold must be a positive number, not {t!r}")
+    return card
+
+
 def load_matcher(path=None, card_path=None) -> Matcher:
     """Load an embedding model and its model card, and warm it up.
 
@@ -125,7 +143,7 @@ def load_matcher(path=None, card_path=None) -> Matcher:
 
     Raises:
         ModelLoadError: the file is missing, not a valid Keras archive, needs unsafe
-            deserialization, or does not map ``(n, 28, 28)`` to ``(n, d)``.
+            deserialization, does not map ``(n, 28, 28)`` to ``(n, d)``, or its card is invalid.
     """
     import keras
 
@@ -137,19 +155,21 @@ def load_matcher(path=None, card_path=None) -> Matcher:
     try:
         model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:
-        raise ModelLoadError(f"{path} is not a loadable Keras model ({type(exc).__name__}: "
-                             f"{str(exc).splitlines()[0] if str(exc) else ''})") from exc
+        raise ModelLoadError(f"{path} is not a loadable Keras model: the file is truncated, corrupt, not "
+                             f"a .keras archive, or needs unsafe deserialization ({type(exc).__name__})") from exc
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ModelLoadError(f"{path} has {len(model.inputs)} inputs and {len(model.outputs)} outputs; an "
+                             "embedding model has one of each")
     shape_in, shape_out = tuple(model.input_shape), tuple(model.output_shape)
-    if shape_in[1:] not in ((SIZE, SIZE), (SIZE, SIZE, 1)) or len(shape_out) != 2:
+    if shape_in[1:] not in ((SIZE, SIZE), (SIZE, SIZE, 1)) or len(shape_out) != 2 or not shape_out[1]:
         raise ModelLoadError(f"{path} maps {shape_in} to {shape_out}; an embedding model must map "
                              f"(n, {SIZE}, {SIZE}) to (n, d)")
     if card_path is None:
         card_path = DEFAULT_MODEL.with_name("model_card.json") if path == DEFAULT_MODEL else path.with_suffix(".json")
-    card = {}
-    if Path(card_path).is_file():
-        card = json.loads(Path(card_path).read_text())
-    elif (DEFAULT_MODEL.with_name("model_card.json")).is_file():
-        card = {"threshold": json.loads(DEFAULT_MODEL.with_name("model_card.json").read_text())["threshold"]}
-    matcher = Matcher(model, file_model_id(path), float(card.get("threshold", 1.0)), card)
+    card = read_card(card_path) if Path(card_path).is_file() else {}
+    threshold = card.get("threshold")
+    if threshold is None:  # no card: fall back to the shipped model's threshold
+        threshold = read_card(DEFAULT_MODEL.with_name("model_card.json")).get("threshold", 1.0)
+    matcher = Matcher(model, file_model_id(path), float(threshold), card)
     matcher.embed_inputs(np.zeros((1, SIZE, SIZE), np.float32))  # warm-up: trace once, now
     return matcher

@@ -21,8 +21,43 @@ thickened (dilation) or thinned (erosion) before downscaling."""
 MIN_EXTENT = 0.06
 """A sketch whose ink fits in a box smaller than this fraction of the image side is a dot or a
 stray click: treated as empty."""
+MAX_WORK = 320
+"""Crops larger than this (pixels) are max-pooled down first: the work per sketch stays bounded
+whatever the image size (a 280 px canvas is unaffected)."""
 MIN_CONTRAST = 40
 """Ink must differ from the background by at least this many grey levels (of 255)."""
+
+
+def _as_levels(image) -> np.ndarray:
+    """Any numeric or bool array as float32 grey levels in [0, 255]: floats in [0, 1] and bools
+    are scaled, NaN and infinities become 0."""
+    image = np.asarray(image)
+    if image.dtype == bool:
+        return image.astype(np.float32) * 255.0
+    out = np.nan_to_num(image.astype(np.float32), nan=0.0, posinf=255.0, neginf=0.0)
+    if image.dtype.kind == "f" and out.size and out.max() <= 1.0:
+        out = out * 255.0
+    return out
+
+
+def _background(image: np.ndarray) -> float | None:
+    """The background grey level when the image says so itself: a canvas with transparent
+    background composited by :func:`to_gray` (0 or 255); None otherwise."""
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[2] == 4:
+        alpha = _as_levels(image[..., 3])
+        if alpha.min() < 255.0:
+            return float(_backdrop(image))
+    return None
+
+
+def _backdrop(image: np.ndarray) -> float:
+    """Backdrop for compositing a transparent RGBA image: the grey level contrasting with its ink."""
+    lum = _as_levels(image[..., :3]) @ np.array([0.299, 0.587, 0.114], np.float32)
+    alpha = _as_levels(image[..., 3]) / 255.0
+    covered = alpha.sum()
+    ink_lum = float((lum * alpha).sum() / covered) if covered > 0 else 0.0
+    return 0.0 if ink_lum > 127.5 else 255.0
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -42,33 +77,32 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     """
     image = np.asarray(image)
     if image.ndim == 2:
-        return image.astype(np.float32)
+        return _as_levels(image)
     if image.ndim != 3 or image.shape[2] not in (3, 4):
         raise ValueError(f"expected an (H, W), (H, W, 3) or (H, W, 4) image, got shape {image.shape}")
-    rgb = image[..., :3].astype(np.float32)
-    lum = rgb @ np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as PIL's "L" mode
+    lum = _as_levels(image[..., :3]) @ np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as PIL's "L"
     if image.shape[2] == 3:
         return lum
-    alpha = image[..., 3].astype(np.float32) / 255.0
+    alpha = _as_levels(image[..., 3]) / 255.0
     if alpha.min() >= 1.0:
         return lum
-    covered = alpha.sum()
-    ink_lum = float((lum * alpha).sum() / covered) if covered > 0 else 0.0
-    backdrop = 0.0 if ink_lum > 127.5 else 255.0
-    return alpha * lum + (1.0 - alpha) * backdrop
+    return alpha * lum + (1.0 - alpha) * _backdrop(image)
 
 
 def ink_map(image: np.ndarray) -> np.ndarray:
     """Ink intensity of an image whatever its polarity (dark-on-light or light-on-dark).
 
-    The background level is the median grey level (most of a sketch is background).
+    The background level is the backdrop of a transparent canvas when there is one (so a sketch
+    that inks more than half the canvas keeps its polarity), else the median grey level (most of
+    a sketch is background).
 
     Returns:
         ``(H, W)`` float32 in [0, 1], 1 = full ink; all zeros when nothing stands out from the
         background by at least ``MIN_CONTRAST`` grey levels.
     """
     gray = to_gray(image)
-    diff = np.abs(gray - np.median(gray))
+    background = _background(image)
+    diff = np.abs(gray - (np.median(gray) if background is None else background))
     peak = float(diff.max()) if diff.size else 0.0
     if peak < MIN_CONTRAST:
         return np.zeros_like(gray, dtype=np.float32)
@@ -81,6 +115,14 @@ def _stroke_width(mask: np.ndarray) -> float:
     interior = padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
     boundary = int(mask.sum() - interior.sum())
     return 2.0 * float(mask.sum()) / max(boundary, 1)
+
+
+def _max_pool(a: np.ndarray, k: int) -> np.ndarray:
+    """Block maximum over k x k tiles (the image padded with background)."""
+    h, w = -(-a.shape[0] // k) * k, -(-a.shape[1] // k) * k
+    padded = np.zeros((h, w), a.dtype)
+    padded[:a.shape[0], :a.shape[1]] = a
+    return padded.reshape(h // k, k, w // k, k).max(axis=(1, 3))
 
 
 def _shift_to_centre_of_mass(canvas: np.ndarray) -> np.ndarray:
@@ -121,16 +163,21 @@ def to_model_input(image: np.ndarray | None, min_extent: float = MIN_EXTENT) -> 
     extent = max(bottom - top, right - left)
     if extent < min_extent * max(ink.shape):
         return None
+    ink, mask = ink[top:bottom, left:right], mask[top:bottom, left:right]
+    factor = int(np.ceil(extent / MAX_WORK))
+    if factor > 1:  # max-pool big crops first: keeps thin strokes, bounds the filter cost
+        ink, mask = _max_pool(ink, factor), _max_pool(mask, factor)
+        extent = max(ink.shape)
     scale = BOX / extent
-    crop = Image.fromarray(np.round(ink[top:bottom, left:right] * 255).astype(np.uint8))
-    width_out = _stroke_width(mask[top:bottom, left:right]) * scale
+    crop = Image.fromarray(np.round(ink * 255).astype(np.uint8))
+    width_out = _stroke_width(mask) * scale
     if width_out < TARGET_STROKE[0]:
         size = int(np.ceil((2.0 - width_out) / scale)) | 1  # odd kernel, pixels of the crop
         crop = crop.filter(ImageFilter.MaxFilter(min(size, 63)))
     elif width_out > TARGET_STROKE[1]:
         size = int(np.floor((width_out - 2.5) / scale)) | 1
         crop = crop.filter(ImageFilter.MinFilter(min(size, 63)))
-    h, w = bottom - top, right - left
+    h, w = ink.shape
     new_size = (max(1, round(w * scale)), max(1, round(h * scale)))
     small = np.asarray(crop.resize(new_size, Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.BILINEAR),
                        dtype=np.float32) / 255.0

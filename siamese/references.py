@@ -27,8 +27,15 @@ def digit_items(per_digit: int = DIGIT_REFERENCES):
     _, (x, y) = load_mnist()
     items = []
     for digit in range(10):
-        for i in np.flatnonzero(y == digit)[:per_digit]:
-            items.append((str(digit), to_model_input(x[i], 0.0), thumbnail_png(255 - x[i])))
+        taken = 0
+        for i in np.flatnonzero(y == digit):
+            x_in = to_model_input(x[i], 0.0)
+            if x_in is None:  # a blank image in a damaged file: take the next one
+                continue
+            items.append((str(digit), x_in, thumbnail_png(255 - x[i])))
+            taken += 1
+            if taken == per_digit:
+                break
     return items
 
 
@@ -41,8 +48,13 @@ def omniglot_items(drawer: int = 1) -> dict:
             if not name.endswith(f"_{drawer:02d}.png"):
                 continue
             alphabet, character = name.split("/")[-3:-1]
-            img = np.asarray(Image.open(io.BytesIO(zf.read(name))).convert("L"))
-            out.setdefault(alphabet, []).append((character, to_model_input(img, 0.0), thumbnail_png(img)))
+            try:
+                img = np.asarray(Image.open(io.BytesIO(zf.read(name))).convert("L"))
+            except Exception as exc:
+                raise DatasetError(f"{name} in the Omniglot evaluation zip is not a readable PNG ({exc})") from exc
+            x_in = to_model_input(img, 0.0)
+            if x_in is not None:
+                out.setdefault(alphabet, []).append((character, x_in, thumbnail_png(img)))
     return out
 
 
@@ -58,12 +70,12 @@ def seed_default_sets(gallery: Gallery, matcher=None) -> list[str]:
     problems = []
     try:
         gallery.add_set_bulk(DIGITS, "digits", digit_items(), matcher)
-    except DatasetError as exc:
+    except Exception as exc:  # missing or damaged data must not stop the app
         problems.append(f"MNIST digits are not available: {exc}")
     try:
         for alphabet, items in omniglot_items().items():
             gallery.add_set_bulk(OMNIGLOT_PREFIX + alphabet.replace("_", " "), "omniglot", items, matcher)
-    except DatasetError as exc:
+    except Exception as exc:
         problems.append(f"Omniglot is not available: {exc}")
     if not problems:
         gallery.set_meta(SEEDED_KEY, "done")

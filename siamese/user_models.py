@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from . import paths
-from .matcher import DEFAULT_MODEL, file_model_id
+from .matcher import DEFAULT_MODEL, ModelLoadError, file_model_id, read_card
 
 
 def models_dir() -> Path:
@@ -60,8 +60,11 @@ def available_models() -> list[tuple[str, Path]]:
     out = [("Shipped: Conv-4 trained on Omniglot", DEFAULT_MODEL)]
     for path in sorted(models_dir().glob("siamese-*.keras"), reverse=True):
         try:
-            desc = json.loads(path.with_suffix(".json").read_text()).get("description", "")
-        except (OSError, ValueError):
-            continue  # no card (or a broken one): not offered
+            card = read_card(path.with_suffix(".json"))
+        except ModelLoadError:
+            continue  # no card, or a broken one: not offered
+        if card.get("threshold") is None:
+            continue
+        desc = str(card.get("description", ""))
         out.append((f"Trained in class {path.stem[8:]}: {desc}", path))
     return out

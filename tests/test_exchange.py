@@ -98,3 +98,38 @@ def test_50_megapixel_thumbnail_is_refused_without_decoding(gallery):
     data = archive({"inputs/0.png": png(28), "thumbnails/0.png": buf.getvalue()}, valid_manifest())
     with pytest.raises(SetImportError, match=f"limit is {MAX_THUMB_PIXELS:,} pixels"):
         read_set(data)
+
+
+def test_zip_lying_about_its_sizes_is_read_with_a_bound():
+    """A member whose header claims 10 bytes but inflates to 200 MB must not be unpacked whole."""
+    import resource
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("manifest.json", b"\0" * (200 * 1024 * 1024))
+    data = bytearray(buf.getvalue())
+    # Patch the declared uncompressed size (local header offset 22, central directory entry + 24).
+    data[22:26] = (10).to_bytes(4, "little")
+    cd = data.rfind(b"PK\x01\x02")
+    data[cd + 24:cd + 28] = (10).to_bytes(4, "little")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(GalleryError):
+        read_set(bytes(data))
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100 * 1024  # KiB: under 100 MB
+
+
+def test_deeply_nested_manifest_is_a_clear_error():
+    data = archive({}, None)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("manifest.json", "[" * 200_000 + "]" * 200_000)
+    with pytest.raises(SetImportError, match="malformed"):
+        read_set(buf.getvalue())
+
+
+def test_too_many_examples_pointing_at_one_png():
+    manifest = valid_manifest()
+    manifest["symbols"] = [{"name": f"s{i}", "examples": [{"input": "inputs/0.png", "thumbnail": "thumbnails/0.png"}]}
+                           for i in range(6000)]
+    data = archive({"inputs/0.png": png(28), "thumbnails/0.png": png(20)}, manifest)
+    with pytest.raises(SetImportError, match="more than 5,000 examples"):
+        read_set(data)

@@ -168,3 +168,25 @@ def test_unknown_set(gallery):
 def test_input_bytes_round_trip():
     x = image(5)
     np.testing.assert_allclose(bytes_to_input(input_to_bytes(x)), x, atol=1 / 255)
+
+
+def test_wrong_shaped_input_is_refused_and_changes_nothing(gallery):
+    with pytest.raises(ValueError, match=r"\(28, 28\)"):
+        gallery.add_example(MY_SYMBOLS, "bad", np.ones((5, 5), np.float32), b"png")
+    with pytest.raises(ValueError, match="finite"):
+        gallery.add_example(MY_SYMBOLS, "nan", np.full((28, 28), np.nan, np.float32), b"png")
+    assert gallery.symbols(MY_SYMBOLS) == []
+
+
+def test_delete_while_another_session_embeds_does_not_crash(gallery):
+    """Session A fills in missing embeddings while session B deletes one of the examples."""
+    for i, n in enumerate("abc"):
+        gallery.add_example(MY_SYMBOLS, n, image(i), b"png")  # no matcher: embeddings missing
+
+    class Racy(FakeMatcher):
+        def embed_inputs(self, x):
+            Gallery(gallery.path).delete_symbol(MY_SYMBOLS, "b")
+            return super().embed_inputs(x)
+
+    gallery.references(MY_SYMBOLS, Racy())
+    assert list(gallery.references(MY_SYMBOLS, FakeMatcher("fake-1")).symbols) == ["a", "c"]

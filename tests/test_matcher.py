@@ -92,3 +92,30 @@ def test_sixteen_threads_get_the_serial_results(matcher):
     [t.join() for t in threads]
     for a, b in zip(serial, out):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("card, message", [
+    ("{not json", "not readable JSON"), ("[]", "not a JSON object"), ('{"threshold": null}', None),
+    ('{"threshold": "abc"}', "positive number"), ('{"threshold": NaN}', "positive number"),
+    ('{"threshold": -1}', "positive number")])
+def test_bad_model_cards(tmp_path, card, message):
+    from siamese.matcher import DEFAULT_MODEL
+    model = tmp_path / "m.keras"
+    model.write_bytes(DEFAULT_MODEL.read_bytes())
+    (tmp_path / "m.json").write_text(card)
+    if message is None:  # no threshold: the shipped model's
+        assert load_matcher(model).threshold == pytest.approx(load_matcher().threshold)
+    else:
+        with pytest.raises(ModelLoadError, match=message):
+            load_matcher(model)
+
+
+def test_two_output_model_is_refused(tmp_path):
+    import keras
+    inputs = keras.Input((28, 28))
+    flat = keras.layers.Flatten()(inputs)
+    model = keras.Model(inputs, [keras.layers.Dense(4)(flat), keras.layers.Dense(4)(flat)])
+    path = tmp_path / "two.keras"
+    model.save(path)
+    with pytest.raises(ModelLoadError, match="2 outputs"):
+        load_matcher(path)

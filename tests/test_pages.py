@@ -147,3 +147,15 @@ def test_evaluate_page_runs_an_evaluation_and_a_map(real_data_dir, monkeypatch):
 def test_evaluate_page_without_data(offline):
     at = app("pages/4_Evaluate.py")
     assert "not available" in texts(at)
+
+
+def test_user_text_is_never_rendered_as_markdown(offline):
+    """Names that look like Markdown, HTML or links reach the page only as plain text."""
+    for name in ("**bold**", "www.evil.com", "<img src=x onerror=alert(1)>"):
+        add_symbol(name, SHAPES["star"] if name.startswith("*") else SHAPES["zero"] if name.startswith("w")
+                   else SHAPES["zigzag"])
+    at = app("pages/2_Register.py")
+    at.text_input[0].input("www.evil.com").run()
+    rendered = [m.value for m in at.markdown] + [e.value for e in at.error] + [s.value for s in at.success]
+    assert not any(n in r for r in rendered for n in ("**bold**", "www.evil.com", "<img"))
+    assert {"**bold** (1)", "www.evil.com (1)", "<img src=x onerror=alert(1)> (1)"} <= {t.value for t in at.text}
