@@ -48,8 +48,10 @@ class Comparison:
             return list(self.epochs), list(self.batches), dict(self.summaries)
 
 
-def _live_callback(keras, result: Comparison, key: str, steps: int, stop: threading.Event | None,
+def _live_callback(result: Comparison, key: str, steps: int, stop: threading.Event | None,
                    every: int, on_update):
+    import keras
+
     class Live(keras.callbacks.Callback):
         """Records batch and epoch rows; stops the fit when ``stop`` is set."""
 
@@ -83,6 +85,37 @@ def _live_callback(keras, result: Comparison, key: str, steps: int, stop: thread
     return Live()
 
 
+_MODELS: dict = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def _fresh_model(key: str, lecture_init: bool, seed: int):
+    """A variant with freshly initialised weights and optimizer state, compiled.
+
+    Each (variant, initialisation) is built and compiled once per process and then re-initialised
+    (weights copied from a newly built model, Adam's moments and step zeroed): every ``fit`` of a
+    brand-new model leaves ~5 MB of traced functions behind in TensorFlow, so rebuilding on every
+    press grew the server by ~25 MB per training (measured: benchmarks/run.py memory).
+    """
+    import keras
+
+    from .models import build_siamese_distance
+
+    keras.utils.set_random_seed(seed)
+    fresh = build_siamese_distance(close_means_same=False) if key == "siamese" and lecture_init else VARIANTS[key][1]()
+    with _MODELS_LOCK:
+        model = _MODELS.get((key, lecture_init))
+        if model is None:
+            model = _MODELS[(key, lecture_init)] = fresh
+            model.compile(optimizer=keras.optimizers.Adam(), loss="binary_crossentropy",
+                          metrics=[keras.metrics.BinaryAccuracy(threshold=0.5, name="pair_accuracy")])
+        else:
+            model.set_weights(fresh.get_weights())
+            for v in model.optimizer.variables:
+                v.assign(keras.ops.zeros_like(v))
+    return model
+
+
 def compare_variants(pairs, epochs: int, batch_size: int, seed: int = 0, variants=tuple(VARIANTS),
                      lecture_init: bool = False, stop: threading.Event | None = None, on_update=None,
                      result: Comparison | None = None, updates_per_epoch: int = 10) -> Comparison:
@@ -101,28 +134,21 @@ def compare_variants(pairs, epochs: int, batch_size: int, seed: int = 0, variant
         updates_per_epoch: batch rows per epoch (not every batch: no redraw storms).
 
     Returns:
-        the filled :class:`Comparison`.
+        the filled :class:`Comparison`; its ``models`` are this process's reusable instances
+        (see :func:`_fresh_model`), valid until the next comparison.
     """
-    import keras
-
-    from .models import build_siamese_distance
-
     result = result or Comparison()
     (xl, xr, y), (vl, vr, vy) = pairs.train, pairs.val
     steps = -(-len(y) // batch_size)
     for key in variants:
         if stop is not None and stop.is_set():
             break
-        keras.utils.set_random_seed(seed)
-        model = build_siamese_distance(close_means_same=False) if key == "siamese" and lecture_init \
-            else VARIANTS[key][1]()
-        model.compile(optimizer=keras.optimizers.Adam(), loss="binary_crossentropy",
-                      metrics=[keras.metrics.BinaryAccuracy(threshold=0.5, name="pair_accuracy")])
+        model = _fresh_model(key, lecture_init, seed)
         with result.lock:
             result.current = key
             result.summaries[key] = {"name": VARIANTS[key][0], "params": int(model.count_params()),
                                      "seconds": None, "stopped": False}
-        live = _live_callback(keras, result, key, steps, stop, max(1, steps // updates_per_epoch), on_update)
+        live = _live_callback(result, key, steps, stop, max(1, steps // updates_per_epoch), on_update)
         t0 = time.perf_counter()
         model.fit([xl, xr], y, batch_size=batch_size, epochs=epochs, validation_data=([vl, vr], vy),
                   callbacks=[live], verbose=0, shuffle=True)

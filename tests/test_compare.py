@@ -85,3 +85,12 @@ def test_job_failure_is_reported_not_raised(monkeypatch):
     job.start({"dataset": "mnist", "epochs": 1, "batch_size": 4, "n_pairs": 10, "seed": 0, "lecture_init": False})
     job.thread.join(10)
     assert job.status == "failed" and "no data here" in job.error
+
+
+def test_reused_models_start_fresh_each_time(tiny_pairs):
+    """Models are reused between trainings (no leak from rebuilding); a second run with the same
+    seed must reproduce the first exactly, so nothing carries over."""
+    a = compare_variants(tiny_pairs, epochs=2, batch_size=16, seed=3)
+    b = compare_variants(tiny_pairs, epochs=2, batch_size=16, seed=3)
+    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in a.epochs]
+    assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in b.epochs]
