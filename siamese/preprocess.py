@@ -32,42 +32,44 @@ def _as_levels(image) -> np.ndarray:
     """Any numeric or bool array as float32 grey levels in [0, 255]: floats in [0, 1] and bools
     are scaled, NaN and infinities become 0."""
     image = np.asarray(image)
+    if image.dtype.kind in "ui":
+        return image.astype(np.float32)
     if image.dtype == bool:
         return image.astype(np.float32) * 255.0
     out = np.nan_to_num(image.astype(np.float32), nan=0.0, posinf=255.0, neginf=0.0)
-    if image.dtype.kind == "f" and out.size and out.max() <= 1.0:
+    if out.size and out.max() <= 1.0:
         out = out * 255.0
     return out
 
 
-def _background(image: np.ndarray) -> float | None:
-    """The background grey level when the image says so itself: a canvas with transparent
-    background composited by :func:`to_gray` (0 or 255); None otherwise."""
+def _gray_and_background(image) -> tuple[np.ndarray, float | None]:
+    """Grey levels ``(H, W) float32`` in [0, 255], and the background level when the image
+    itself says so (the backdrop a transparent canvas was composited onto), else None."""
     image = np.asarray(image)
-    if image.ndim == 3 and image.shape[2] == 4:
-        alpha = _as_levels(image[..., 3])
-        if alpha.min() < 255.0:
-            return float(_backdrop(image))
-    return None
-
-
-def _backdrop(image: np.ndarray) -> float:
-    """Backdrop for compositing a transparent RGBA image: the grey level contrasting with its ink."""
-    lum = _as_levels(image[..., :3]) @ np.array([0.299, 0.587, 0.114], np.float32)
+    if image.ndim == 2:
+        return _as_levels(image), None
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ValueError(f"expected an (H, W), (H, W, 3) or (H, W, 4) image, got shape {image.shape}")
+    lum = _as_levels(image[..., :3]) @ np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as PIL's "L"
+    if image.shape[2] == 3:
+        return lum, None
     alpha = _as_levels(image[..., 3]) / 255.0
+    if alpha.min() >= 1.0:
+        return lum, None
     covered = alpha.sum()
     ink_lum = float((lum * alpha).sum() / covered) if covered > 0 else 0.0
-    return 0.0 if ink_lum > 127.5 else 255.0
+    backdrop = 0.0 if ink_lum > 127.5 else 255.0  # the colour that contrasts with the ink
+    return alpha * lum + (1.0 - alpha) * backdrop, backdrop
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
     """Flatten an image to grey levels, compositing any alpha channel.
 
     Arguments:
-        image: ``(H, W)`` grey, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA, ``uint8`` (or float in
-            [0, 255]). A transparent background (the drawable canvas's default) is composited onto
-            the colour that contrasts with the ink, so white ink on a transparent canvas does not
-            vanish.
+        image: ``(H, W)`` grey, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA; ``uint8``, float (in
+            [0, 255], or in [0, 1]) or bool. A transparent background (the drawable canvas's
+            default) is composited onto the colour that contrasts with the ink, so white ink on a
+            transparent canvas does not vanish.
 
     Returns:
         ``(H, W)`` float32 grey levels in [0, 255].
@@ -75,18 +77,7 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     Raises:
         ValueError: for any other shape.
     """
-    image = np.asarray(image)
-    if image.ndim == 2:
-        return _as_levels(image)
-    if image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise ValueError(f"expected an (H, W), (H, W, 3) or (H, W, 4) image, got shape {image.shape}")
-    lum = _as_levels(image[..., :3]) @ np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as PIL's "L"
-    if image.shape[2] == 3:
-        return lum
-    alpha = _as_levels(image[..., 3]) / 255.0
-    if alpha.min() >= 1.0:
-        return lum
-    return alpha * lum + (1.0 - alpha) * _backdrop(image)
+    return _gray_and_background(image)[0]
 
 
 def ink_map(image: np.ndarray) -> np.ndarray:
@@ -100,8 +91,7 @@ def ink_map(image: np.ndarray) -> np.ndarray:
         ``(H, W)`` float32 in [0, 1], 1 = full ink; all zeros when nothing stands out from the
         background by at least ``MIN_CONTRAST`` grey levels.
     """
-    gray = to_gray(image)
-    background = _background(image)
+    gray, background = _gray_and_background(image)
     diff = np.abs(gray - (np.median(gray) if background is None else background))
     peak = float(diff.max()) if diff.size else 0.0
     if peak < MIN_CONTRAST:
