@@ -19,18 +19,20 @@ def home():
     if matcher is None:
         st.error("The model could not be loaded.")
         st.text(error)
-    else:
+    elif "results" in matcher.card:
         card = matcher.card
-        rows = card.get("results", {}).get("omniglot_evaluation", [])
+        rows = card["results"].get("omniglot_evaluation", [])
         within = next((r for r in rows if (r["protocol"], r["way"], r["shot"]) == ("within-alphabet", 20, 1)), None)
-        mnist = card.get("results", {}).get("mnist_test")
+        mnist = card["results"].get("mnist_test")
         c1, c2, c3 = st.columns(3)
         c1.metric("Unseen Omniglot alphabets, 20-way 1-shot", f"{100 * within['accuracy']:.1f}%" if within else "n/a")
         c2.metric("MNIST digits, 10-way 1-shot (never trained on)",
                   f"{100 * mnist['accuracy']:.1f}%" if mnist else "n/a")
         c3.metric("Distance threshold for “looks new”", f"{matcher.threshold:.2f}")
-        st.caption(f"Model {matcher.model_id}: {card.get('architecture', 'no model card')}. "
-                   "Details in assets/model_card.json.")
+        st.caption(f"Model {matcher.model_id}: {card.get('architecture', '')}. Details in assets/model_card.json.")
+    else:
+        st.text(f"Model {matcher.model_id}: {matcher.card.get('description', 'trained in the app')}; "
+                f"“looks new” beyond distance {matcher.threshold:.2f}.")
 
     gallery, problems = ui.get_gallery()
     st.subheader("Reference sets")

@@ -59,6 +59,17 @@ def get_gallery():
     return gallery, seed_default_sets(gallery, matcher)
 
 
+def file_slug(name: str) -> str:
+    """A safe file name stem for a user-named set."""
+    import re
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:40] or "reference-set"
+
+
+def count(n: int, noun: str) -> str:
+    """'1 symbol', '2 symbols'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def error_ui(summary: str, detail: str) -> None:
     """An error box with a fixed summary, and the detail (which may hold user-typed names) as
     plain text: user text never goes through Markdown, so it cannot become bold, a link or HTML."""
@@ -144,16 +155,16 @@ def history_charts(epochs, batches) -> None:
                                var_name="split", value_name="value")
             long["split"] = long["split"].map({metric: "train", "val_" + metric: "validation"})
             chart = alt.Chart(long, title=title).mark_line(point=True).encode(
-                x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)), y=alt.Y("value:Q", title=None,
+                x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")), y=alt.Y("value:Q", title=None,
                 scale=alt.Scale(zero=False)), color=colour,
                 strokeDash=alt.StrokeDash("split:N", title=None, legend=alt.Legend(orient="bottom")))
-            col.altair_chart(chart, use_container_width=True)
+            col.altair_chart(chart, width="stretch")
     else:
         cols[0].caption("Epoch charts appear when the first epoch ends.")
     chart = alt.Chart(batches, title="Within epochs: running train pair accuracy").mark_line().encode(
         x=alt.X("progress:Q", title="epochs"), y=alt.Y("pair_accuracy:Q", title=None, scale=alt.Scale(zero=False)),
         color=colour)
-    cols[2].altair_chart(chart, use_container_width=True)
+    cols[2].altair_chart(chart, width="stretch")
 
 
 @st.cache_resource(show_spinner="Loading the Omniglot evaluation alphabets…")

@@ -11,11 +11,11 @@ for p in problems:
     st.warning(p)
 
 sets = gallery.sets()
-labels = {s["name"]: f"{s['name']} ({s['symbols']} symbols)" for s in sets}
+labels = {s["name"]: f"{s['name']} ({ui.count(s['symbols'], 'symbol')})" for s in sets}
 default = next((i for i, s in enumerate(sets) if s["kind"] == "digits"), 0)
 set_name = st.selectbox("Reference set", list(labels), index=default, format_func=labels.get)
 
-left, right = st.columns([3, 5])
+left, right = st.columns([1, 1])  # the 280 px canvas fits even at 1024 px with the sidebar open
 with left:
     st.caption("Draw one symbol. Use the toolbar above the canvas to undo or clear.")
     image = ui.canvas_ui("draw")

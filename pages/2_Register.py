@@ -16,6 +16,10 @@ left, right = st.columns([1, 1])
 with left:
     image = ui.canvas_ui("register")
 with right:
+    flash = st.session_state.pop("registered", None)
+    if flash:
+        st.success(f"Registered in {MY_SYMBOLS}. Draw it on the Draw & match page: it should come out on top.")
+        st.text(f"Name: {flash}")
     mode = st.radio("This sketch is", ["a new symbol", "another example of a symbol I registered"],
                     disabled=not existing, horizontal=True)
     if mode == "a new symbol" or not existing:
@@ -33,10 +37,8 @@ with right:
             except (GalleryError, ValueError) as exc:
                 ui.error_ui("Not registered.", str(exc))
             else:
-                st.success(f"Registered in {MY_SYMBOLS}. Draw it on the Draw & match page: it should come "
-                           "out on top.")
-                st.text(f"Name: {stored}")
-                existing = [s["name"] for s in gallery.symbols(MY_SYMBOLS)]
+                st.session_state["registered"] = stored
+                st.rerun()  # redraw the choices and the list with the new symbol
 
 st.subheader(MY_SYMBOLS)
 symbols = gallery.symbols(MY_SYMBOLS)
@@ -52,11 +54,12 @@ else:
         target = st.selectbox("Symbol to change", [s["name"] for s in symbols], key="target")
         new = st.text_input("New name", max_chars=40, key="new_name")
         c1, c2 = st.columns(2)
+        sure = c2.checkbox("Yes, delete it and all its sketches", key="sure_delete")
         try:
             if c1.button("Rename"):
                 gallery.rename_symbol(MY_SYMBOLS, target, new)
                 st.rerun()
-            if c2.button("Delete", type="secondary"):
+            if c2.button("Delete", type="secondary", disabled=not sure):
                 gallery.delete_symbol(MY_SYMBOLS, target)
                 st.rerun()
         except GalleryError as exc:
@@ -68,7 +71,7 @@ with st.expander("Share a reference set (export / import)"):
     user_sets = [s["name"] for s in gallery.sets() if s["kind"] == "user"]
     to_export = st.selectbox("Set to export", user_sets, key="export_set")
     st.download_button("Export as zip", data=export_set(gallery, to_export), mime="application/zip",
-                       file_name="reference-set.zip", disabled=not to_export)
+                       file_name=ui.file_slug(to_export) + ".zip", disabled=not to_export)
     upload = st.file_uploader("Import a zip exported by this app", type=["zip"], key="import_zip")
     new_name = st.text_input("Name of the imported set", max_chars=40, key="import_name",
                              placeholder="default: the name stored in the zip")
@@ -80,3 +83,16 @@ with st.expander("Share a reference set (export / import)"):
         else:
             st.success(f"Imported {n} references as a new set; choose it on the Draw & match page.")
             st.text(f"Set: {name}")
+
+    imported = [n for n in user_sets if n != MY_SYMBOLS]
+    if imported:
+        st.divider()
+        doomed = st.selectbox("Imported set to delete", imported, key="doomed_set")
+        sure_set = st.checkbox("Yes, delete this whole set", key="sure_delete_set")
+        if st.button("Delete set", disabled=not sure_set):
+            try:
+                gallery.delete_set(doomed)
+            except GalleryError as exc:
+                ui.error_ui("Not deleted.", str(exc))
+            else:
+                st.rerun()

@@ -110,22 +110,20 @@ def finished_ui(epochs, summaries):
                                 "validation pair accuracy": st.column_config.NumberColumn(format="%.3f")})
     st.markdown("**What this run measured.** " + story(job.result))
     st.markdown(
-        "The two concatenating models must learn, from raw pixels, a rule that compares *any* two "
-        "digits; a Dense layer on two concatenated 128-vectors has no built-in notion of comparison, "
-        "so it barely beats chance. The Siamese model is given the comparison for free: one tower "
-        "maps both images into the same space and the distance between them is the only thing the "
-        "last layer sees, so all it must learn is an embedding where same digits are close.")
-    siamese = job.result.models.get("siamese")
-    if siamese is not None and st.button("Use this Siamese model for matching"):
-        from siamese.user_models import save_siamese_tower
+        "**Why.** The two concatenating models must learn, from raw pixels, a rule that compares *any* "
+        "two images; one Dense unit on two concatenated 128-vectors has no built-in notion of "
+        "comparison, so they stay near chance. The Siamese model is given the comparison for free: one "
+        "tower maps both images into the same space and the distance between them is all the last "
+        "layer sees, so it only has to learn an embedding in which images of the same class are close.")
+    if "siamese" not in job.result.models:
+        return
+    if job.saved_path is None and st.button("Use this Siamese model for matching"):
         try:
-            path = save_siamese_tower(siamese, f"{job.config['dataset']}, {len(epochs)} epochs in total")
+            st.session_state["model_path"] = str(job.save_siamese())
         except ValueError as exc:
             st.error(str(exc))
-        else:
-            st.session_state["model_path"] = str(path)
-            st.success("Saved next to the shipped model and selected for this session. Draw & match now "
-                       "uses it (choose the model in the sidebar).")
-
+    if job.saved_path is not None:
+        st.success("This Siamese model is saved next to the shipped one. Choose it in the sidebar's "
+                   "Model list on Draw & match (it is already selected if you saved it).")
 
 live()

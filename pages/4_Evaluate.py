@@ -83,6 +83,6 @@ if st.button("Draw the map"):
         x=alt.X("x", title="PC 1"), y=alt.Y("y", title="PC 2"),
         color=alt.Color("character:N", legend=None, scale=alt.Scale(scheme="category20")),
         tooltip=["character", "drawer"])
-    st.altair_chart(chart, use_container_width=True)
+    st.altair_chart(chart, width="stretch")
     st.caption(f"{len(idx)} drawings (20 per character) projected on the first two principal components; "
                "one colour per character. Tight same-colour clusters are what one-shot matching needs.")

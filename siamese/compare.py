@@ -111,8 +111,9 @@ def _fresh_model(key: str, lecture_init: bool, seed: int):
                           metrics=[keras.metrics.BinaryAccuracy(threshold=0.5, name="pair_accuracy")])
         else:
             model.set_weights(fresh.get_weights())
-            for v in model.optimizer.variables:
-                v.assign(keras.ops.zeros_like(v))
+            for v in model.optimizer.variables:  # step count and Adam's moments; not the learning rate
+                if not v.path.endswith("learning_rate"):
+                    v.assign(keras.ops.zeros_like(v))
     return model
 
 
@@ -173,7 +174,10 @@ def story(result: Comparison) -> str:
         if not rows:
             continue
         first, last = rows[0]["val_pair_accuracy"], rows[-1]["val_pair_accuracy"]
-        parts.append(f"{s['name']}: {100 * first:.1f}% after epoch 1, {100 * last:.1f}% after epoch {len(rows)}")
+        text = f"{s['name']}: {100 * first:.1f}% validation pair accuracy after epoch 1"
+        if len(rows) > 1:
+            text += f", {100 * last:.1f}% after epoch {len(rows)}"
+        parts.append(text)
     return "; ".join(parts) + "." if parts else "No epoch has finished yet."
 
 
@@ -198,6 +202,7 @@ class TrainingJob:
         self.pairs = None
         self.status = "idle"
         self.error: str | None = None
+        self.saved_path = None
 
     @property
     def running(self) -> bool:
@@ -218,6 +223,7 @@ class TrainingJob:
                 return False
             self.stop_event = threading.Event()
             self.result, self.config, self.error, self.pairs = Comparison(), dict(config), None, None
+            self.saved_path = None
             self.status = "building pairs"
             self.thread = threading.Thread(target=self._run, name="compare-variants", daemon=True)
             self.thread.start()
@@ -226,6 +232,22 @@ class TrainingJob:
     def stop(self) -> None:
         """Ask the running training to stop within a batch."""
         self.stop_event.set()
+
+    def save_siamese(self):
+        """Save the finished run's Siamese tower for matching, once (later calls return the same
+        path). Raises ValueError if there is no trained Siamese model or it collapsed."""
+        from .user_models import save_siamese_tower
+
+        with self._lock:
+            if self.saved_path is None:
+                if self.running or self.result is None or "siamese" not in self.result.models:
+                    raise ValueError("There is no finished Siamese model to save.")
+                name = VARIANTS["siamese"][0]
+                epochs = len([r for r in self.result.epochs if r["variant"] == name])
+                data = {"mnist": "MNIST", "omniglot": "Omniglot"}[self.config["dataset"]]
+                self.saved_path = save_siamese_tower(self.result.models["siamese"],
+                                                     f"{data} Siamese tower, {epochs} epoch{'' if epochs == 1 else 's'}")
+            return self.saved_path
 
     def _run(self):
         from .pairs import mnist_pairs, omniglot_pairs

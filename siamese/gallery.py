@@ -300,6 +300,23 @@ class Gallery:
                 raise GalleryError(f"{set_name} has no symbol called “{name}”.")
             con.execute("UPDATE ref_sets SET revision = revision + 1 WHERE name = ?", (set_name,))
 
+    def delete_set(self, set_name: str) -> None:
+        """Delete a user reference set (an imported one) with all its symbols. "My symbols" and
+        the default sets built from the datasets cannot be deleted.
+
+        Raises:
+            GalleryError: unknown set, or one that cannot be deleted.
+        """
+        if set_name == MY_SYMBOLS:
+            raise GalleryError(f"“{MY_SYMBOLS}” cannot be deleted; delete its symbols one by one.")
+        with self._write() as con:
+            row = con.execute("SELECT kind FROM ref_sets WHERE name = ?", (set_name,)).fetchone()
+            if row is None:
+                raise GalleryError(f"There is no reference set called {set_name!r}.")
+            if row[0] != "user":
+                raise GalleryError("The reference sets built from the datasets cannot be deleted.")
+            con.execute("DELETE FROM ref_sets WHERE name = ?", (set_name,))
+
     def get_meta(self, key: str):
         with self._connect() as con:
             row = con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

@@ -66,5 +66,6 @@ def available_models() -> list[tuple[str, Path]]:
         if card.get("threshold") is None:
             continue
         desc = str(card.get("description", ""))
-        out.append((f"Trained in class {path.stem[8:]}: {desc}", path))
+        stamp = path.stem[len("siamese-"):]
+        out.append((f"{desc} (trained {stamp[9:11]}:{stamp[11:13]}, {stamp[6:8]}/{stamp[4:6]})", path))
     return out

@@ -190,3 +190,13 @@ def test_delete_while_another_session_embeds_does_not_crash(gallery):
 
     gallery.references(MY_SYMBOLS, Racy())
     assert list(gallery.references(MY_SYMBOLS, FakeMatcher("fake-1")).symbols) == ["a", "c"]
+
+
+def test_delete_set_only_for_imported_sets(gallery):
+    gallery.add_set_bulk("Digits", "digits", [("a", image(1), b"p")])
+    gallery.add_set_bulk("Class 2B", "user", [("a", image(1), b"p")])
+    for name, message in ((MY_SYMBOLS, "cannot be deleted"), ("Digits", "cannot be deleted"), ("nope", "no reference set")):
+        with pytest.raises(GalleryError, match=message):
+            gallery.delete_set(name)
+    gallery.delete_set("Class 2B")
+    assert [s["name"] for s in gallery.sets()] == [MY_SYMBOLS, "Digits"]

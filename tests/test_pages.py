@@ -52,7 +52,7 @@ def test_home_without_data_says_so_and_shows_the_model(offline):
 
 def test_draw_page_with_no_sketch_yet(offline):
     at = app("pages/1_Draw_and_match.py")
-    assert at.selectbox[0].options == [f"{MY_SYMBOLS} (0 symbols)"]
+    assert at.selectbox[0].options == [f"{MY_SYMBOLS} (0 symbols)"]  # plural for 0, singular for 1
     assert "Empty sketch" in texts(at)
 
 
@@ -77,6 +77,9 @@ def test_register_page_lists_renames_and_deletes(offline):
     next(b for b in at.button if b.label == "Rename").click().run()
     assert sorted(s["name"] for s in Gallery().symbols(MY_SYMBOLS)) == ["**bold** <i>x</i>", "circle"]
     at.selectbox(key="target").select("circle").run()
+    delete = next(b for b in at.button if b.label == "Delete")
+    assert delete.disabled  # nothing is deleted without the confirmation box
+    at.checkbox(key="sure_delete").check().run()
     next(b for b in at.button if b.label == "Delete").click().run()
     assert [s["name"] for s in Gallery().symbols(MY_SYMBOLS)] == ["**bold** <i>x</i>"]
 
@@ -121,13 +124,15 @@ def test_train_page_tiny_run_and_use_for_matching(real_data_dir, monkeypatch):
     run_until(at, "What this run measured")
     assert "after epoch 1" in texts(at)
     next(b for b in at.button if b.label == "Use this Siamese model for matching").click().run()
-    assert "Saved next to the shipped model" in texts(at)
+    assert "saved next to the shipped one" in texts(at)
+    at.run()
+    assert not [b for b in at.button if b.label == "Use this Siamese model for matching"]  # saved once
     from siamese.user_models import available_models
     models = available_models()
     assert len(models) == 2 and models[1][1].suffix == ".keras"
     from siamese import load_matcher
     m = load_matcher(models[1][1])
-    assert m.dim == 128 and m.threshold > 0 and m.card["description"].startswith("mnist")
+    assert m.dim == 128 and m.threshold > 0 and m.card["description"] == "MNIST Siamese tower, 1 epoch"
 
 
 @pytest.mark.realdata
