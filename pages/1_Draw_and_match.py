@@ -34,6 +34,7 @@ with right:
         else:
             st.warning(f"Looks new: the nearest reference is at distance {best.distance:.2f}, beyond the "
                        f"threshold {result.threshold:.2f}. Register it on the Register page?")
+            st.session_state["sketch_to_register"] = image  # the Register page offers it
             st.page_link("pages/2_Register.py", label="Register this symbol", icon="➕")
         cols = st.columns(len(result.matches))
         for col, m in zip(cols, result.matches):

@@ -15,6 +15,11 @@ existing = [s["name"] for s in gallery.symbols(MY_SYMBOLS)]
 left, right = st.columns([1, 1])
 with left:
     image = ui.canvas_ui("register")
+    carried = st.session_state.get("sketch_to_register")
+    if to_model_input(image) is None and carried is not None:
+        st.caption("The sketch from Draw & match (draw on the canvas to use another one):")
+        st.image(to_dark_on_light(carried), width=120)
+        image = carried
 with right:
     flash = st.session_state.pop("registered", None)
     if flash:
@@ -38,6 +43,7 @@ with right:
                 ui.error_ui("Not registered.", str(exc))
             else:
                 st.session_state["registered"] = stored
+                st.session_state.pop("sketch_to_register", None)
                 st.rerun()  # redraw the choices and the list with the new symbol
 
 st.subheader(MY_SYMBOLS)

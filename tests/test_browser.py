@@ -78,6 +78,23 @@ def test_draw_match_register_restart(browser, real_data_dir, tmp_path):
         body = wait_for_text(page, "What the model saw")
         page.screenshot(path=str(ARTIFACTS / "draw-star-again.png"), full_page=True)
         assert ranked_names(body)[0] == "star <b>"
+
+        # Something unlike every registered symbol "looks new"; its sketch is carried to Register.
+        page.goto(url + "/draw")
+        wait_for_text(page, "Reference set")
+        choose_set(page, "My symbols")
+        draw(page, SHAPES["cross"])
+        body = wait_for_text(page, "What the model saw")
+        assert "Looks new" in body
+        page.get_by_text("Register this symbol").click()
+        wait_for_text(page, "The sketch from Draw & match")
+        page.get_by_label("Name", exact=True).fill("plus")
+        page.keyboard.press("Tab")
+        time.sleep(1)
+        page.get_by_role("button", name="Register").click()
+        body = wait_for_text(page, "Registered")
+        page.screenshot(path=str(ARTIFACTS / "register-carried.png"), full_page=True)
+        assert "Name: plus" in body
         assert errors == []
 
     with app_server(env) as url:  # a restarted server still knows the symbol
@@ -86,5 +103,5 @@ def test_draw_match_register_restart(browser, real_data_dir, tmp_path):
         page.goto(url + "/register")
         body = wait_for_text(page, "Rename or delete")  # rendered after the whole list
         page.screenshot(path=str(ARTIFACTS / "after-restart.png"), full_page=True)
-        assert {"star <b> (1)", "ring (1)", "zig (1)"} <= set(body.splitlines())
+        assert {"star <b> (1)", "ring (1)", "zig (1)", "plus (1)"} <= set(body.splitlines())
         assert errors == []
