@@ -38,7 +38,8 @@ def home():
     st.subheader("Reference sets")
     for p in problems:
         st.warning(p)
-    st.text("\n".join(f"{s['name']}: {s['symbols']} symbols, {s['examples']} references" for s in gallery.sets()))
+    st.text("\n".join(f"{s['name']}: {ui.count(s['symbols'], 'symbol')}, {ui.count(s['examples'], 'reference')}"
+                      for s in gallery.sets()))
 
     st.subheader("Try it")
     st.page_link(DRAW, label="Draw & match: sketch a digit or a character", icon="✏️")

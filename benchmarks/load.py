@@ -6,7 +6,7 @@ Each student is a headless-Chromium page (one shared browser, asyncio): it opens
 Draw & match, draws a digit with the mouse and waits for the match list (timed from mouse-up to
 the list being rendered), then registers a symbol under a unique name from one sketch. At the end
 the database must hold every registration: "lost" counts those that did not arrive. Bounded:
-at most 40 students, each with a 180 s budget; only 127.0.0.1.
+at most 40 students, 600 s in all; only 127.0.0.1.
 """
 from __future__ import annotations
 
@@ -60,6 +60,7 @@ async def wait_text(page, text, timeout=120):
 
 async def student(browser, url, i, results):
     page = await browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(180_000)  # an overloaded machine is slow, not broken: errors = real failures
     try:
         await page.goto(url, timeout=120_000)
         await wait_text(page, "Reference sets")
@@ -95,7 +96,7 @@ async def run(n: int):
                 results = {"latency": [], "registered": [], "errors": []}
                 t0 = time.perf_counter()
                 await asyncio.wait_for(asyncio.gather(*(student(browser, url, i, results) for i in range(n))),
-                                       timeout=180 + 5 * n)
+                                       timeout=600)
                 wall = time.perf_counter() - t0
                 await browser.close()
         stored = {s["name"] for s in Gallery(Path(home) / "gallery.sqlite3").symbols(MY_SYMBOLS)}

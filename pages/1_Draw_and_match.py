@@ -3,6 +3,7 @@ import streamlit as st
 
 import ui
 from siamese.matching import match_sketch
+from siamese.preprocess import why_empty
 
 st.title("Draw & match")
 matcher = ui.require_matcher()
@@ -23,7 +24,7 @@ result = match_sketch(image, gallery, set_name, matcher)
 
 with right:
     if result.verdict == "empty":
-        st.info("Empty sketch: draw a symbol on the canvas (a single dot is not enough).")
+        st.info(why_empty(image))
     elif result.verdict == "no references":
         st.info("This reference set is empty. Register a symbol on the Register page first.")
     else:

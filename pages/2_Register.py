@@ -3,7 +3,7 @@ import streamlit as st
 
 import ui
 from siamese.gallery import MY_SYMBOLS, GalleryError, thumbnail_png
-from siamese.preprocess import to_dark_on_light, to_model_input
+from siamese.preprocess import to_dark_on_light, to_model_input, why_empty
 
 st.title("Register a new symbol")
 st.write("One sketch is enough: the Siamese network compares new drawings with it by distance, "
@@ -28,13 +28,13 @@ with right:
     mode = st.radio("This sketch is", ["a new symbol", "another example of a symbol I registered"],
                     disabled=not existing, horizontal=True)
     if mode == "a new symbol" or not existing:
-        name = st.text_input("Name", max_chars=40, placeholder="e.g. star")
+        name = st.text_input("Name", placeholder="e.g. star (40 characters at most)")
     else:
         name = st.selectbox("Symbol", existing)
     if st.button("Register", type="primary"):
         x = to_model_input(image)
         if x is None:
-            st.error("Empty sketch: draw the symbol on the canvas first.")
+            st.error(why_empty(image))
         else:
             try:
                 stored = gallery.add_example(MY_SYMBOLS, name, x, thumbnail_png(to_dark_on_light(image)),
@@ -58,7 +58,7 @@ else:
             st.text(f"{s['name']} ({s['examples']})")
     with st.expander("Rename or delete"):
         target = st.selectbox("Symbol to change", [s["name"] for s in symbols], key="target")
-        new = st.text_input("New name", max_chars=40, key="new_name")
+        new = st.text_input("New name", key="new_name")
         c1, c2 = st.columns(2)
         sure = c2.checkbox("Yes, delete it and all its sketches", key="sure_delete")
         try:
@@ -79,7 +79,7 @@ with st.expander("Share a reference set (export / import)"):
     st.download_button("Export as zip", data=export_set(gallery, to_export), mime="application/zip",
                        file_name=ui.file_slug(to_export) + ".zip", disabled=not to_export)
     upload = st.file_uploader("Import a zip exported by this app", type=["zip"], key="import_zip")
-    new_name = st.text_input("Name of the imported set", max_chars=40, key="import_name",
+    new_name = st.text_input("Name of the imported set", key="import_name",
                              placeholder="default: the name stored in the zip")
     if upload is not None and st.button("Import"):
         try:

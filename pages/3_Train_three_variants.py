@@ -49,7 +49,10 @@ if preset == "manual":
 else:
     n = "all" if settings["n_pairs"] is None else f"{settings['n_pairs']:,}"
     c3.markdown(f"{settings['epochs']} epochs, batch {settings['batch_size']}, {n} training pairs")
-lecture_init = st.checkbox(
+s1, s2 = st.columns([1, 3])
+seed = s1.number_input("Seed", 0, 99, 0, disabled=job.running,
+                       help="Same seed, same pairs and same starting weights for all three models.")
+lecture_init = s2.checkbox(
     "Siamese head with the lecture's random initialisation", disabled=job.running,
     help="By default the last Dense of the Siamese model starts with weight -1 and bias +1: a prior "
          "that a small distance means 'same'. With a random start, a positive weight says 'far apart "
@@ -58,7 +61,7 @@ lecture_init = st.checkbox(
 
 b1, b2 = st.columns([1, 5])
 if b1.button("Train", type="primary", disabled=job.running):
-    if not job.start({"dataset": dataset, "seed": 0, "lecture_init": lecture_init, **settings}):
+    if not job.start({"dataset": dataset, "seed": int(seed), "lecture_init": lecture_init, **settings}):
         st.warning("A training is already running on this server: watch it below.")
     st.rerun()
 if b2.button("Stop", disabled=not job.running):

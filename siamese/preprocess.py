@@ -24,6 +24,8 @@ stray click: treated as empty."""
 MAX_WORK = 320
 """Crops larger than this (pixels) are max-pooled down first: the work per sketch stays bounded
 whatever the image size (a 280 px canvas is unaffected)."""
+DOT_RATIO = 3.0
+"""Ink whose extent is under this many stroke widths is a dot (a click with a wide pen)."""
 MIN_CONTRAST = 40
 """Ink must differ from the background by at least this many grey levels (of 255)."""
 
@@ -153,6 +155,8 @@ def to_model_input(image: np.ndarray | None, min_extent: float = MIN_EXTENT) -> 
     extent = max(bottom - top, right - left)
     if extent < min_extent * max(ink.shape):
         return None
+    if min_extent > 0 and extent < DOT_RATIO * _stroke_width(mask[top:bottom, left:right]):
+        return None  # a dot: however wide the pen, its extent is about one stroke width
     ink, mask = ink[top:bottom, left:right], mask[top:bottom, left:right]
     factor = int(np.ceil(extent / MAX_WORK))
     if factor > 1:  # max-pool big crops first: keeps thin strokes, bounds the filter cost
@@ -179,6 +183,17 @@ def to_model_input(image: np.ndarray | None, min_extent: float = MIN_EXTENT) -> 
     y0, x0 = (SIZE - new_size[1]) // 2, (SIZE - new_size[0]) // 2
     canvas[y0:y0 + new_size[1], x0:x0 + new_size[0]] = small
     return _shift_to_centre_of_mass(canvas)
+
+
+def why_empty(image) -> str:
+    """For a sketch that :func:`to_model_input` calls empty, a sentence saying why: nothing drawn,
+    a canvas inked all over (nothing stands out from a dark page), or only a dot."""
+    if image is None or ink_map(image).max() > 0:
+        return ("Empty sketch: draw a symbol on the canvas." if image is None else
+                "Only a dot: draw a symbol with at least one stroke (a single click is not enough).")
+    if to_gray(image).mean() < 128:
+        return "The canvas is inked all over: clear it (bin icon above the canvas) and draw a symbol with lines."
+    return "Empty sketch: draw a symbol on the canvas."
 
 
 def batch_to_model_input(images, min_extent: float = MIN_EXTENT) -> tuple[np.ndarray, np.ndarray]:

@@ -106,12 +106,16 @@ def test_bad_shape_raises():
 
 
 def test_canvas_more_than_half_inked_keeps_its_polarity():
-    """A filled disc covering ~63% of a transparent canvas: the disc is ink, not the background."""
+    """A 60 px-wide X inks most of a transparent canvas: the X is still the ink (the median grey
+    would call it background), and a filled blob is refused as a dot rather than inverted."""
+    img = sketch([[(0, 0), (1, 1)], [(1, 0), (0, 1)]], width=60)
+    assert (img[..., 3] > 0).mean() > 0.5
+    x = to_model_input(img)
+    assert x[14, 14] > 0.9 and x[14, 3] < 0.5  # centre of the X inked, middle of the left edge not
     from PIL import Image, ImageDraw
-    img = Image.new("RGBA", (280, 280), (0, 0, 0, 0))
-    ImageDraw.Draw(img).ellipse((-20, -20, 300, 300), fill=(0, 0, 0, 255))
-    x = to_model_input(np.asarray(img))
-    assert x[14, 14] > 0.9
+    blob = Image.new("RGBA", (280, 280), (0, 0, 0, 0))
+    ImageDraw.Draw(blob).ellipse((-20, -20, 300, 300), fill=(0, 0, 0, 255))
+    assert to_model_input(np.asarray(blob)) is None
 
 
 def test_big_images_are_bounded_in_work():
@@ -137,3 +141,24 @@ def test_nan_pixels_do_not_poison_the_sketch():
     gray[0, 0] = np.nan
     x = to_model_input(gray)
     assert x is not None and np.isfinite(x).all()
+
+
+@pytest.mark.parametrize("width", [10, 18, 40])
+def test_a_click_with_any_pen_width_is_a_dot(width):
+    assert to_model_input(sketch([[(0.5, 0.5)]], width=width)) is None
+    from siamese.preprocess import why_empty
+    assert why_empty(sketch([[(0.5, 0.5)]], width=width)).startswith("Only a dot")
+
+
+def test_short_strokes_are_not_dots():
+    """A short dash with a thin pen is a real (if small) symbol."""
+    assert to_model_input(sketch([[(0.45, 0.5), (0.6, 0.5)]], width=8)) is not None
+
+
+def test_why_empty_tells_empty_from_full():
+    from siamese.preprocess import why_empty
+    assert why_empty(None).startswith("Empty sketch")
+    assert why_empty(np.zeros((280, 280, 4), np.uint8)).startswith("Empty sketch")
+    full = np.zeros((280, 280, 4), np.uint8)
+    full[..., 3] = 255  # opaque black everywhere
+    assert to_model_input(full) is None and "inked all over" in why_empty(full)
