@@ -98,20 +98,24 @@ async def run(n: int):
                 await asyncio.wait_for(asyncio.gather(*(student(browser, url, i, results) for i in range(n))),
                                        timeout=600)
                 wall = time.perf_counter() - t0
+                port = url.rsplit(":", 1)[1]
+                import subprocess
+                pid = subprocess.run(["pgrep", "-f", f"server.port {port}"], capture_output=True, text=True).stdout.split()[0]
+                rss = int(next(l for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS")).split()[1]) / 1024
                 await browser.close()
         stored = {s["name"] for s in Gallery(Path(home) / "gallery.sqlite3").symbols(MY_SYMBOLS)}
     lost = len(set(results["registered"]) - stored)
     lat = sorted(results["latency"])
     p50 = statistics.median(lat) if lat else float("nan")
     p95 = lat[int(0.95 * (len(lat) - 1))] if lat else float("nan")
-    print(f"| {n} | {len(results['registered'])} | {lost} | {len(results['errors'])} | {p50:.2f} | {p95:.2f} | {wall:.0f} |",
-          flush=True)
+    print(f"| {n} | {len(results['registered'])} | {lost} | {len(results['errors'])} | {p50:.2f} | {p95:.2f} | "
+          f"{wall:.0f} | {rss:.0f} |", flush=True)
     for e in results["errors"][:5]:
         print("   ", e, flush=True)
 
 
 if __name__ == "__main__":
-    print("| students | registrations confirmed | lost | errors | stroke→matches p50 s | p95 s | wall s |")
-    print("|---|---|---|---|---|---|---|")
+    print("| students | registrations confirmed | lost | errors | stroke→matches p50 s | p95 s | wall s | server RSS MB |")
+    print("|---|---|---|---|---|---|---|---|")
     for n in [int(a) for a in sys.argv[1:]] or [5, 20, 40]:
         asyncio.run(run(min(n, 40)))
