@@ -102,7 +102,7 @@ VARIANTS = {
 """The lecture's three variants: key -> (display name, builder)."""
 
 
-def build_conv_embedding(embedding_dim: int = 64, filters: int = 64) -> keras.Model:
+def build_conv_embedding(filters: int = 64) -> keras.Model:
     """The matcher's embedding network: four blocks of Conv(3x3) + BatchNorm + ReLU + MaxPool(2).
 
     The "Conv-4" encoder of Vinyals et al. 2016 (Matching Networks) and Snell et al. 2017
@@ -112,7 +112,6 @@ def build_conv_embedding(embedding_dim: int = 64, filters: int = 64) -> keras.Mo
     Returns:
         a Keras model ``(batch, 28, 28) float32 -> (batch, filters) float32``.
     """
-    del embedding_dim  # the output size is the last block's filter count
     inputs = keras.Input(INPUT_SHAPE, name="image")
     x = layers.Reshape(INPUT_SHAPE + (1,), name="add_channel")(inputs)
     for i in range(4):
