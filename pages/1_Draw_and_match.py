@@ -18,8 +18,8 @@ set_name = st.selectbox("Reference set", list(labels), index=default, format_fun
 
 left, right = st.columns([1, 1])  # the 280 px canvas fits even at 1024 px with the sidebar open
 with left:
-    st.caption("Draw one symbol. Use the toolbar above the canvas to undo or clear.")
     image = ui.canvas_ui("draw")
+    st.caption("Draw one symbol. The toolbar above the canvas undoes, redoes and clears.")
 result = match_sketch(image, gallery, set_name, matcher)
 
 with right:
