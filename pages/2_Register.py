@@ -76,7 +76,7 @@ with st.expander("Share a reference set (export / import)"):
 
     user_sets = [s["name"] for s in gallery.sets() if s["kind"] == "user"]
     to_export = st.selectbox("Set to export", user_sets, key="export_set")
-    st.download_button("Export as zip", data=export_set(gallery, to_export), mime="application/zip",
+    st.download_button("Export as zip", data=lambda: export_set(gallery, to_export), mime="application/zip",  # built on click
                        file_name=ui.file_slug(to_export) + ".zip", disabled=not to_export)
     upload = st.file_uploader("Import a zip exported by this app", type=["zip"], key="import_zip")
     new_name = st.text_input("Name of the imported set", key="import_name",
