@@ -58,8 +58,6 @@ def one_shot_report(model, seed: int = 0) -> dict:
 
 
 def cmd_train(args) -> None:
-    import keras
-
     from .data import load_omniglot
     from .embedding_training import TrainConfig, embed_array, split_background, train_embedding
     from .evaluation import calibrate_threshold, error_rates, pair_distances

@@ -181,11 +181,6 @@ def story(result: Comparison) -> str:
     return "; ".join(parts) + "." if parts else "No epoch has finished yet."
 
 
-def siamese_tower(model):
-    """The shared tower of a trained variant-2 or variant-3 model: ``(n, 28, 28) -> (n, 128)``."""
-    return model.get_layer("shared_tower")
-
-
 class TrainingJob:
     """One comparison at a time per server process, run in a background thread.
 

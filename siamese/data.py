@@ -163,16 +163,6 @@ class Omniglot:
         return self.char_alphabet[self.labels]
 
 
-def read_omniglot_png(split: str, character: str, drawer: int) -> np.ndarray:
-    """The original ``(105, 105) uint8`` image (dark ink on white) of one drawing."""
-    with zipfile.ZipFile(omniglot_path(split)) as zf:
-        prefix = f"/{character}/"
-        for name in zf.namelist():
-            if prefix in "/" + name and name.endswith(f"_{drawer:02d}.png"):
-                return np.asarray(Image.open(io.BytesIO(zf.read(name))).convert("L"))
-    raise KeyError(f"no drawing {drawer} of {character} in the {split} split")
-
-
 def load_omniglot(split: str) -> Omniglot:
     """Load one Omniglot split, preprocessed to the model's 28x28 input.
 

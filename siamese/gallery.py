@@ -224,12 +224,6 @@ class Gallery:
                           np.ascontiguousarray(matrix))
 
     # ---- writing ----
-    def create_set(self, name: str, kind: str = "user") -> bool:
-        """Create a reference set if absent. Returns True if it was created now."""
-        with self._write() as con:
-            cur = con.execute("INSERT OR IGNORE INTO ref_sets (name, kind) VALUES (?, ?)", (name, kind))
-            return cur.rowcount == 1
-
     def add_example(self, set_name: str, symbol: str, model_input: np.ndarray, thumbnail: bytes,
                     matcher=None, new_symbol: bool = True) -> str:
         """Store one example of a symbol.

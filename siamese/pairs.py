@@ -55,15 +55,11 @@ def make_pairs(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
 class PairData:
     """Training and validation pairs built from disjoint image sets.
 
-    Arrays as returned by :func:`make_pairs`; ``peek`` holds a few validation pairs for display.
+    Arrays as returned by :func:`make_pairs`; ``description`` says what they were built from.
     """
     train: tuple
     val: tuple
     description: str
-
-    @property
-    def n_train(self) -> int:
-        return len(self.train[2])
 
 
 def mnist_pairs(n_pairs: int | None, seed: int = 0, val_pairs: int = 4000) -> PairData:

@@ -118,7 +118,6 @@ def test_zip_lying_about_its_sizes_is_read_with_a_bound():
 
 
 def test_deeply_nested_manifest_is_a_clear_error():
-    data = archive({}, None)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("manifest.json", "[" * 200_000 + "]" * 200_000)

@@ -1,5 +1,4 @@
 """Every page under Streamlit's AppTest (the canvas reports no image there: image_data is None)."""
-import numpy as np
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
