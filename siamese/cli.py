@@ -64,7 +64,8 @@ def cmd_train(args) -> None:
     from .matcher import file_model_id
 
     bg = load_omniglot("background")
-    cfg = TrainConfig(episodes=args.episodes, way=args.way, queries=args.queries, seed=args.seed)
+    cfg = TrainConfig(episodes=args.episodes, way=args.way, queries=args.queries, seed=args.seed,
+                      distort=args.distort, within_alphabet=args.within_alphabet, pooled_blocks=args.pooled_blocks)
     bar = _bar(cfg.episodes, "train")
 
     def progress(e, total, loss):
@@ -89,15 +90,18 @@ def cmd_train(args) -> None:
     card = {
         "model_id": file_model_id(out),
         "file": out.name,
-        "architecture": "Conv-4 (4 x [Conv 3x3, 64 filters, BatchNorm, ReLU, MaxPool 2]) -> 64-d embedding",
+        "architecture": f"Conv-4 (4 x [Conv 3x3, 64 filters, BatchNorm, ReLU], MaxPool 2 after the first "
+                        f"{cfg.pooled_blocks}) -> {model.output_shape[-1]}-d embedding",
         "parameters": int(model.count_params()),
         "size_bytes": out.stat().st_size,
         "input": "(n, 28, 28) float32 in [0, 1], ink = 1, from siamese.preprocess.to_model_input",
         "loss": "prototypical (Snell et al. 2017): softmax over negative squared Euclidean distances "
                 "to class prototypes, episodic",
         "data": "Omniglot background alphabets only (26 for training, 4 held out for validation: "
-                + ", ".join(bg.alphabets[::8]) + "), classes augmented by 90-degree rotations and "
-                "shifts of up to 2 px; evaluation alphabets never used in training or selection",
+                + ", ".join(bg.alphabets[::8]) + "), classes augmented by 90-degree rotations, every image "
+                + ("by a small random affine distortion (rotation, scale, shear, shift)" if cfg.distort > 0
+                   else "by shifts of up to 2 px")
+                + "; evaluation alphabets never used in training or selection",
         "command": "python -m siamese " + " ".join(sys.argv[1:]) if args.command_line is None else args.command_line,
         "seed": args.seed,
         "config": history["config"],
@@ -214,15 +218,23 @@ def cmd_digits_unseen(args) -> None:
 
 
 def main(argv=None) -> None:
+    from .embedding_training import TrainConfig  # no TensorFlow import: --help stays fast
+
     parser = argparse.ArgumentParser(prog="python -m siamese", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train the matcher's embedding network")
     t.add_argument("--out", default=str(paths.ASSETS_DIR / "embedding.keras"))
     t.add_argument("--card", default=None, help="model card path (default: model_card.json next to --out)")
-    t.add_argument("--episodes", type=int, default=5000)
-    t.add_argument("--way", type=int, default=30)
-    t.add_argument("--queries", type=int, default=5)
+    t.add_argument("--episodes", type=int, default=TrainConfig.episodes)
+    t.add_argument("--way", type=int, default=TrainConfig.way)
+    t.add_argument("--queries", type=int, default=TrainConfig.queries)
+    t.add_argument("--distort", type=float, default=TrainConfig.distort,
+                   help="strength of the per-image affine distortion (0 = shifts only)")
+    t.add_argument("--within-alphabet", type=float, default=TrainConfig.within_alphabet,
+                   help="fraction of episodes drawn from one alphabet")
+    t.add_argument("--pooled-blocks", type=int, default=TrainConfig.pooled_blocks, choices=(3, 4),
+                   help="3 keeps a 3x3 map (576-d embedding), 4 is the classic 64-d Conv-4")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--machine", default="2-core CPU, no GPU")
     t.add_argument("--command-line", default=None, help=argparse.SUPPRESS)

@@ -6,7 +6,8 @@ the softmax over negative squared Euclidean distances from each query to each cl
 We chose it over pair-wise binary cross-entropy or a contrastive loss because it trains exactly
 the decision the app makes (nearest reference by Euclidean distance among many candidates) and
 needs no margin to tune. Classes are augmented with 90-degree rotations (each rotation is a new
-class, as in Vinyals et al. 2016 and Snell et al. 2017) and random shifts of up to 2 pixels.
+class, as in Vinyals et al. 2016 and Snell et al. 2017), and every image with a small random
+affine distortion (rotation, scale, shear, shift; the idea of Koch et al. 2015, section 4.2).
 
 Evaluation alphabets never enter training or model selection: a few background alphabets are
 held out for validation (checkpoint choice and threshold calibration).
@@ -36,32 +37,79 @@ def split_background(data: Omniglot) -> tuple[np.ndarray, np.ndarray]:
 class TrainConfig:
     """Hyperparameters of :func:`train_embedding` (defaults are the shipped model's)."""
     episodes: int = 5000
-    way: int = 30
+    way: int = 20
     queries: int = 5
     learning_rate: float = 1e-3
     seed: int = 0
     validate_every: int = 500
+    pooled_blocks: int = 3
+    """See :func:`siamese.models.build_conv_embedding`: 3 keeps a 3x3 map (576-d), 4 is classic."""
+    distort: float = 1.0
+    """Strength of the per-image affine distortion (see :func:`distort`); 0 = only shifts of up
+    to 2 px."""
+    within_alphabet: float = 0.0
+    """Fraction of episodes whose classes all come from one alphabet (needs ``groups``)."""
 
 
-def _episode(images, by_class, cfg, rng, rotations: int):
+def distort(image: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
+    """A random small affine distortion of one model input (Pillow's affine transform, bilinear).
+
+    At ``strength`` 1: rotation up to 10 degrees, scale 0.85-1.15, shear up to 0.2, shift up to 2
+    px each way, about the centre. Ranges after Koch et al. 2015 (section 4.2), who distorted
+    Omniglot pairs the same way.
+
+    Arguments:
+        image: ``(28, 28) float32`` in [0, 1].
+
+    Returns:
+        ``(28, 28) float32`` in [0, 1].
+    """
+    from PIL import Image
+
+    angle = np.deg2rad(rng.uniform(-10, 10) * strength)
+    scale = 1 + rng.uniform(-0.15, 0.15) * strength
+    shear = rng.uniform(-0.2, 0.2) * strength
+    shift = rng.uniform(-2, 2, 2) * strength
+    forward = np.array([[np.cos(angle), -np.sin(angle) + shear], [np.sin(angle), np.cos(angle)]]) * scale
+    inverse = np.linalg.inv(forward)  # Pillow maps each output pixel back to its input position
+    centre = np.full(2, (image.shape[0] - 1) / 2)
+    offset = centre - inverse @ (centre + shift)
+    img = Image.fromarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8))
+    out = img.transform(img.size, Image.Transform.AFFINE, (*inverse[0], offset[0], *inverse[1], offset[1]),
+                        Image.Resampling.BILINEAR)
+    return np.asarray(out, np.float32) / 255.0
+
+
+def _episode(images, by_class, cfg, rng, rotations: int, by_group=None):
     """Images ``(way * (1 + queries), 28, 28)`` of one training episode: per class, the support
-    first, then its queries; a class is (character, rotation)."""
+    first, then its queries; a class is (character, rotation). With probability
+    ``cfg.within_alphabet`` all classes come from one group (alphabet) of ``by_group``."""
     n_classes = len(by_class) * rotations
-    chosen = rng.choice(n_classes, size=cfg.way, replace=False)
+    if by_group and rng.random() < cfg.within_alphabet:
+        members = by_group[rng.integers(len(by_group))]
+        pool = (members[:, None] * rotations + np.arange(rotations)).ravel()
+        chosen = rng.choice(pool, size=cfg.way, replace=False)
+    else:
+        chosen = rng.choice(n_classes, size=cfg.way, replace=False)
     batch = []
     for c in chosen:
         idx = rng.choice(by_class[c // rotations], size=1 + cfg.queries, replace=False)
         imgs = np.rot90(images[idx], k=c % rotations, axes=(1, 2))
-        shifts = rng.integers(-2, 3, size=(len(idx), 2))
-        batch.extend(np.roll(img, tuple(s), axis=(0, 1)) for img, s in zip(imgs, shifts))
+        if cfg.distort > 0:
+            batch.extend(distort(img, rng, cfg.distort) for img in imgs)
+        else:
+            shifts = rng.integers(-2, 3, size=(len(idx), 2))
+            batch.extend(np.roll(img, tuple(s), axis=(0, 1)) for img, s in zip(imgs, shifts))
     return np.stack(batch).astype(np.float32)
 
 
-def train_episodic(images, labels, cfg: TrainConfig, validate, rotations: int = 4, progress=None, log=print):
+def train_episodic(images, labels, cfg: TrainConfig, validate, rotations: int = 4, progress=None, log=print,
+                   groups=None):
     """Prototypical-network training of the Conv-4 embedding on any labelled images.
 
     Arguments:
         images: ``(n, 28, 28) float32`` training images; labels: ``(n,) int``.
+        groups: optional ``(n,) int`` alphabet of each image, for within-alphabet episodes.
         validate: callable ``validate(model) -> accuracy`` used to keep the best checkpoint.
         rotations: 4 = each 90-degree rotation of a class is a new class (Omniglot); 1 = none
             (digits: a rotated 6 is a 9).
@@ -76,8 +124,14 @@ def train_episodic(images, labels, cfg: TrainConfig, validate, rotations: int = 
 
     keras.utils.set_random_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    by_class = [np.flatnonzero(labels == c) for c in np.unique(labels)]
-    model = build_conv_embedding()
+    classes = np.unique(labels)
+    by_class = [np.flatnonzero(labels == c) for c in classes]
+    by_group = None
+    if groups is not None and cfg.within_alphabet > 0:
+        group_of_class = np.array([groups[idx[0]] for idx in by_class])
+        by_group = [np.flatnonzero(group_of_class == g) for g in np.unique(group_of_class)]
+        by_group = [m for m in by_group if len(m) * rotations >= cfg.way]
+    model = build_conv_embedding(pooled_blocks=cfg.pooled_blocks)
     schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, cfg.episodes, alpha=0.02)
     optimizer = keras.optimizers.Adam(schedule)
     per_class = 1 + cfg.queries
@@ -99,7 +153,7 @@ def train_episodic(images, labels, cfg: TrainConfig, validate, rotations: int = 
     best_acc, best_weights = -1.0, None
     start = time.perf_counter()
     for e in range(1, cfg.episodes + 1):
-        loss = float(step(_episode(images, by_class, cfg, rng, rotations)))
+        loss = float(step(_episode(images, by_class, cfg, rng, rotations, by_group)))
         if progress:
             progress(e, cfg.episodes, loss)
         if e % cfg.validate_every == 0 or e == cfg.episodes:
@@ -138,7 +192,8 @@ def train_embedding(background: Omniglot, cfg: TrainConfig = TrainConfig(), prog
                         episodes=30, seed=1234).accuracy
 
     return train_episodic(background.images[train_mask], background.labels[train_mask], cfg, validate,
-                          rotations=4, progress=progress, log=log)
+                          rotations=4, progress=progress, log=log,
+                          groups=background.alphabet_of_image[train_mask])
 
 
 def embed_array(model, x, batch_size: int = 1024) -> np.ndarray:

@@ -1,0 +1,57 @@
+"""Episode sampling and augmentation of the embedding's training (no real data needed)."""
+import numpy as np
+import pytest
+
+from siamese.embedding_training import TrainConfig, _episode, distort
+
+
+def _square(size=28, lo=8, hi=20):
+    img = np.zeros((size, size), np.float32)
+    img[lo:hi, lo] = img[lo:hi, hi - 1] = img[lo, lo:hi] = img[hi - 1, lo:hi] = 1.0
+    return img
+
+
+def test_distort_at_strength_zero_is_the_identity():
+    img = _square()
+    out = distort(img, np.random.default_rng(0), strength=0.0)
+    np.testing.assert_allclose(out, img, atol=1 / 255)
+
+
+def test_distort_moves_ink_a_little_and_keeps_it():
+    img = _square()
+    rng = np.random.default_rng(1)
+    outs = [distort(img, rng) for _ in range(20)]
+    assert all(o.shape == (28, 28) and o.dtype == np.float32 and 0 <= o.min() and o.max() <= 1 for o in outs)
+    assert sum(not np.allclose(o, img, atol=0.05) for o in outs) >= 18  # it does distort
+    for o in outs:  # ...but slightly: ink stays about as much, and mostly where it was
+        assert 0.6 < o.sum() / img.sum() < 1.5
+        centre = (np.indices(o.shape) * o).sum(axis=(1, 2)) / o.sum()
+        assert np.abs(centre - 13.5).max() < 4
+
+
+def _toy(n_groups=3, chars_per_group=6, per_char=8):
+    labels = np.repeat(np.arange(n_groups * chars_per_group), per_char)
+    groups = labels // chars_per_group
+    images = (labels[:, None, None] * np.ones((1, 28, 28))).astype(np.float32)  # pixel value = class
+    return images, labels, groups
+
+
+@pytest.mark.parametrize("within", [0.0, 1.0])
+def test_episode_layout_and_within_alphabet_sampling(within):
+    images, labels, groups = _toy()
+    by_class = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    group_of_class = np.array([groups[i[0]] for i in by_class])
+    by_group = [np.flatnonzero(group_of_class == g) for g in np.unique(group_of_class)]
+    cfg = TrainConfig(way=5, queries=3, distort=0.0, within_alphabet=within)
+    rng = np.random.default_rng(0)
+    seen_groups = []
+    for _ in range(30):
+        x = _episode(images, by_class, cfg, rng, rotations=1, by_group=by_group)
+        assert x.shape == (5 * 4, 28, 28)
+        cls = x.reshape(5, 4, -1).max(axis=2)  # support then 3 queries of the same class per row
+        assert (cls == cls[:, :1]).all() and len(np.unique(cls[:, 0])) == 5
+        seen_groups.append(len(np.unique(group_of_class[cls[:, 0].astype(int)])))
+    if within:
+        assert set(seen_groups) == {1}
+    else:
+        assert max(seen_groups) > 1
