@@ -55,11 +55,18 @@ class References:
 
     Attributes:
         example_ids: ``(m,) int64``; symbols: ``(m,)`` symbol name of each example;
-        embeddings: ``(m, d) float32``, C-contiguous (ranked in one matrix product).
+        embeddings: ``(m, d) float32``, C-contiguous (ranked in one matrix product);
+        sq_norms: ``(m,) float32`` squared Euclidean norm of each embedding, computed once here
+        so that ranking a query reads the matrix once (see :meth:`siamese.matcher.Matcher.rank`).
     """
     example_ids: np.ndarray
     symbols: np.ndarray
     embeddings: np.ndarray
+    sq_norms: np.ndarray = None
+
+    def __post_init__(self):
+        if self.sq_norms is None:
+            self.sq_norms = np.einsum("ij,ij->i", self.embeddings, self.embeddings)
 
 
 def clean_name(name: str) -> str:

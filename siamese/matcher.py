@@ -97,11 +97,14 @@ class Matcher:
         return self.embed_inputs(x)
 
     @staticmethod
-    def rank(query: np.ndarray, references: np.ndarray, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    def rank(query: np.ndarray, references: np.ndarray, k: int = 5,
+             sq_norms: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` references nearest to one query embedding.
 
         Arguments:
             query: ``(d,) float32``; references: ``(m, d) float32``.
+            sq_norms: optional ``(m,) float32`` squared norms of the references, precomputed
+                once per reference set (then a query reads the matrix once, not twice).
 
         Returns:
             ``(indices (k,) int, distances (k,) float32)``, nearest first (Euclidean distance, the
@@ -111,7 +114,9 @@ class Matcher:
         if len(references) == 0:
             return np.zeros(0, int), np.zeros(0, np.float32)
         # ||r - q||^2 = ||r||^2 - 2 r.q + ||q||^2: one matrix-vector product for the whole gallery
-        sq = (references * references).sum(1) - 2.0 * references @ query + float(query @ query)
+        if sq_norms is None:
+            sq_norms = np.einsum("ij,ij->i", references, references)
+        sq = sq_norms - 2.0 * (references @ query) + float(query @ query)
         k = min(k, len(references))
         top = np.argpartition(sq, k - 1)[:k] if k < len(references) else np.arange(len(references))
         top = top[np.argsort(sq[top], kind="stable")]

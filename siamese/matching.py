@@ -40,18 +40,21 @@ class MatchResult:
         return self.matches[0] if self.matches else None
 
 
-def top_symbols(query: np.ndarray, embeddings: np.ndarray, symbols: np.ndarray, k: int = 5):
+def top_symbols(query: np.ndarray, embeddings: np.ndarray, symbols: np.ndarray, k: int = 5,
+                sq_norms: np.ndarray | None = None):
     """Indices of the nearest example of each of the ``k`` nearest symbols, with distances.
 
     Arguments:
-        query: ``(d,) float32``; embeddings: ``(m, d) float32``; symbols: ``(m,)`` names.
+        query: ``(d,) float32``; embeddings: ``(m, d) float32``; symbols: ``(m,)`` names;
+        sq_norms: optional ``(m,) float32`` squared norms of ``embeddings`` (see
+            :class:`siamese.gallery.References`).
 
     Returns:
         ``[(index, distance)]`` nearest first, one per distinct symbol, at most ``k``.
     """
     fetch = min(len(embeddings), 8 * k)
     while True:
-        idx, dist = Matcher.rank(query, embeddings, fetch)
+        idx, dist = Matcher.rank(query, embeddings, fetch, sq_norms)
         seen, out = set(), []
         for i, d in zip(idx, dist):
             if symbols[i] not in seen:
@@ -81,7 +84,7 @@ def match_sketch(image, gallery: Gallery, set_name: str, matcher: Matcher, k: in
     if len(refs.embeddings) == 0:
         return MatchResult("no references", x, threshold=matcher.threshold)
     query = matcher.embed_inputs(x[None])[0]
-    ranked = top_symbols(query, refs.embeddings, refs.symbols, k)
+    ranked = top_symbols(query, refs.embeddings, refs.symbols, k, refs.sq_norms)
     matches = [Match(str(refs.symbols[i]), d, int(refs.example_ids[i])) for i, d in ranked]
     verdict = "match" if matches[0].distance <= matcher.threshold else "new"
     return MatchResult(verdict, x, matches, matcher.threshold)

@@ -55,3 +55,25 @@ def test_episode_layout_and_within_alphabet_sampling(within):
         assert set(seen_groups) == {1}
     else:
         assert max(seen_groups) > 1
+
+
+def test_pca_projection_keeps_distances_in_the_subspace_and_saves(tmp_path):
+    import keras
+
+    from siamese.embedding_training import add_pca_projection, embed_array
+    from siamese.models import build_conv_embedding
+
+    rng = np.random.default_rng(0)
+    images = rng.random((200, 28, 28), dtype=np.float32)
+    base = build_conv_embedding()
+    model, kept = add_pca_projection(base, images, 16)
+    assert model.output_shape == (None, 16) and 0 < kept <= 1
+    full, proj = embed_array(base, images), embed_array(model, images)
+    from sklearn.decomposition import PCA
+    expected = PCA(16, random_state=0).fit_transform(full)
+    np.testing.assert_allclose(np.abs(proj), np.abs(expected), atol=1e-3)  # same subspace, up to sign
+    model.save(tmp_path / "m.keras")
+    again = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
+    np.testing.assert_allclose(embed_array(again, images), proj, atol=1e-5)
+    with pytest.raises(ValueError, match="projection_dim"):
+        add_pca_projection(base, images, 1000)
