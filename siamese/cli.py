@@ -82,6 +82,7 @@ def cmd_train(args) -> None:
     tmp.replace(out)  # atomic: never a half-written model file
 
     _, val = split_background(bg)
+    val_alphabets = ", ".join(bg.alphabets[np.unique(bg.alphabet_of_image[val])])
     val_emb = embed_array(model, bg.images[val])
     dist, same = pair_distances(val_emb, bg.labels[val], n_pairs=4000, seed=args.seed)
     calib = calibrate_threshold(dist, same)
@@ -100,7 +101,7 @@ def cmd_train(args) -> None:
         "loss": "prototypical (Snell et al. 2017): softmax over negative squared Euclidean distances "
                 "to class prototypes, episodic",
         "data": "Omniglot background alphabets only (26 for training, 4 held out for validation: "
-                + ", ".join(bg.alphabets[::8]) + "), classes augmented by 90-degree rotations, every image "
+                + val_alphabets + "), classes augmented by 90-degree rotations, every image "
                 + ("by a small random affine distortion (rotation, scale, shear, shift)" if cfg.distort > 0
                    else "by shifts of up to 2 px")
                 + "; evaluation alphabets never used in training or selection",
