@@ -65,7 +65,8 @@ def cmd_train(args) -> None:
 
     bg = load_omniglot("background")
     cfg = TrainConfig(episodes=args.episodes, way=args.way, queries=args.queries, seed=args.seed,
-                      distort=args.distort, within_alphabet=args.within_alphabet, pooled_blocks=args.pooled_blocks)
+                      distort=args.distort, within_alphabet=args.within_alphabet, pooled_blocks=args.pooled_blocks,
+                      temperature=args.temperature, mirror=args.mirror)
     bar = _bar(cfg.episodes, "train")
 
     def progress(e, total, loss):
@@ -99,9 +100,11 @@ def cmd_train(args) -> None:
         "size_bytes": out.stat().st_size,
         "input": "(n, 28, 28) float32 in [0, 1], ink = 1, from siamese.preprocess.to_model_input",
         "loss": "prototypical (Snell et al. 2017): softmax over negative squared Euclidean distances "
-                "to class prototypes, episodic",
+                "to class prototypes" + (f" divided by a temperature of {cfg.temperature:g}"
+                                         if cfg.temperature != 1 else "") + ", episodic",
         "data": "Omniglot background alphabets only (26 for training, 4 held out for validation: "
-                + val_alphabets + "), classes augmented by 90-degree rotations, every image "
+                + val_alphabets + "), classes augmented by 90-degree rotations"
+                + (" and mirror images" if cfg.mirror else "") + ", every image "
                 + ("by a small random affine distortion (rotation, scale, shear, shift)" if cfg.distort > 0
                    else "by shifts of up to 2 px")
                 + "; evaluation alphabets never used in training or selection",
@@ -238,6 +241,10 @@ def main(argv=None) -> None:
                    help="fraction of episodes drawn from one alphabet")
     t.add_argument("--pooled-blocks", type=int, default=TrainConfig.pooled_blocks, choices=(3, 4),
                    help="3 keeps a 3x3 map (576-d embedding), 4 is the classic 64-d Conv-4")
+    t.add_argument("--temperature", type=float, default=TrainConfig.temperature,
+                   help="logits = -squared distance / temperature in the training loss")
+    t.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=TrainConfig.mirror,
+                   help="mirror images of each character are new classes too")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--machine", default="2-core CPU, no GPU")
     t.add_argument("--command-line", default=None, help=argparse.SUPPRESS)

@@ -77,3 +77,40 @@ def test_pca_projection_keeps_distances_in_the_subspace_and_saves(tmp_path):
     np.testing.assert_allclose(embed_array(again, images), proj, atol=1e-5)
     with pytest.raises(ValueError, match="projection_dim"):
         add_pca_projection(base, images, 1000)
+
+
+def test_mirror_makes_each_mirror_image_a_class_of_its_own():
+    images = np.zeros((4, 28, 28), np.float32)
+    images[:, 5, 3] = 1.0  # an asymmetric mark: its column says whether the image was mirrored
+    labels = np.zeros(4, int)
+    by_class = [np.arange(4)]
+    rng = np.random.default_rng(0)
+    seen = set()
+    for mirror, n_views in ((False, 1), (True, 2)):
+        cfg = TrainConfig(way=n_views, queries=2, distort=0.0, mirror=mirror)
+        for _ in range(10):
+            x = _episode(images, by_class, cfg, rng, rotations=1).reshape(n_views, 3, 28, 28)
+            # undo the random shift of up to 2 px: the mark's column is 3 +- 2 or 24 +- 2
+            cols = x.max(axis=2).argmax(axis=2)
+            mirrored = cols > 13
+            assert (mirrored == mirrored[:, :1]).all()  # a class is one view: support and queries alike
+            assert len(set(mirrored[:, 0])) == n_views  # the classes of an episode are different views
+            seen |= {(mirror, bool(m)) for m in mirrored[:, 0]}
+    assert seen == {(False, False), (True, False), (True, True)}
+
+
+def test_temperature_scales_the_logits_of_the_training_loss():
+    from siamese.embedding_training import train_episodic
+
+    images, labels, _ = _toy(n_groups=1, chars_per_group=6, per_char=8)
+    images = images / images.max()
+    losses = {}
+    for temperature in (1.0, 1e9):
+        seen = []
+        cfg = TrainConfig(episodes=1, way=5, queries=3, distort=0.0, temperature=temperature, validate_every=1)
+        train_episodic(images, labels, cfg, validate=lambda m: 0.0, rotations=1,
+                       progress=lambda e, total, loss: seen.append(loss), log=lambda s: None)
+        losses[temperature] = seen[0]
+    # an enormous temperature flattens the softmax: every class equally likely, loss = log(way)
+    assert losses[1e9] == pytest.approx(np.log(5), abs=1e-3)
+    assert abs(losses[1.0] - np.log(5)) > 0.01
