@@ -63,10 +63,13 @@ def cmd_train(args) -> None:
     from .evaluation import calibrate_threshold, error_rates, pair_distances
     from .matcher import file_model_id
 
+    try:  # checked before the data is loaded
+        cfg = TrainConfig(episodes=args.episodes, way=args.way, queries=args.queries, seed=args.seed,
+                          distort=args.distort, within_alphabet=args.within_alphabet,
+                          pooled_blocks=args.pooled_blocks, temperature=args.temperature, mirror=args.mirror)
+    except ValueError as exc:
+        raise SystemExit(f"python -m siamese train: {exc}") from None
     bg = load_omniglot("background")
-    cfg = TrainConfig(episodes=args.episodes, way=args.way, queries=args.queries, seed=args.seed,
-                      distort=args.distort, within_alphabet=args.within_alphabet, pooled_blocks=args.pooled_blocks,
-                      temperature=args.temperature, mirror=args.mirror)
     bar = _bar(cfg.episodes, "train")
 
     def progress(e, total, loss):
@@ -275,4 +278,10 @@ def main(argv=None) -> None:
     d.add_argument("--json", default=None)
     d.set_defaults(func=cmd_digits_unseen)
     args = parser.parse_args(argv)
-    args.func(args)
+    from .data import DatasetError
+    from .matcher import ModelLoadError
+
+    try:
+        args.func(args)
+    except (DatasetError, ModelLoadError) as exc:  # a message for people, not a traceback
+        parser.exit(1, f"python -m siamese {args.command}: {exc}\n")

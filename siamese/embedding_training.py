@@ -65,6 +65,22 @@ class TrainConfig:
     Measured: 84.8% against 83.1% after 2,000 episodes, but no gain with a temperature of 4 or 8
     (85.5%, 85.9% against 86.2%): not used for the shipped model."""
 
+    def __post_init__(self):
+        """Raises ValueError for a value that cannot train (before any data is loaded)."""
+        checks = [(self.episodes >= 1, "episodes must be at least 1"),
+                  (self.way >= 2, "way must be at least 2"),
+                  (self.queries >= 1, "queries must be at least 1"),
+                  (self.learning_rate > 0, "learning_rate must be positive"),
+                  (self.validate_every >= 1, "validate_every must be at least 1"),
+                  (self.pooled_blocks in (3, 4), "pooled_blocks must be 3 or 4"),
+                  (self.distort >= 0, "distort must be 0 or more"),
+                  (0 <= self.within_alphabet <= 1, "within_alphabet must be between 0 and 1"),
+                  (self.projection_dim >= 0, "projection_dim must be 0 or more"),
+                  (self.temperature > 0, "temperature must be positive")]
+        bad = [msg for ok, msg in checks if not ok]
+        if bad:
+            raise ValueError("; ".join(bad))
+
 
 def distort(image: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
     """A random small affine distortion of one model input (Pillow's affine transform, bilinear).

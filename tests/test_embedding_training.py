@@ -80,21 +80,19 @@ def test_pca_projection_keeps_distances_in_the_subspace_and_saves(tmp_path):
 
 
 def test_mirror_makes_each_mirror_image_a_class_of_its_own():
-    images = np.zeros((4, 28, 28), np.float32)
+    images = np.zeros((8, 28, 28), np.float32)
     images[:, 5, 3] = 1.0  # an asymmetric mark: its column says whether the image was mirrored
-    labels = np.zeros(4, int)
-    by_class = [np.arange(4)]
+    labels = np.repeat([0, 1], 4)
+    by_class = [np.arange(4), np.arange(4, 8)]
     rng = np.random.default_rng(0)
     seen = set()
-    for mirror, n_views in ((False, 1), (True, 2)):
-        cfg = TrainConfig(way=n_views, queries=2, distort=0.0, mirror=mirror)
-        for _ in range(10):
-            x = _episode(images, by_class, cfg, rng, rotations=1).reshape(n_views, 3, 28, 28)
-            # undo the random shift of up to 2 px: the mark's column is 3 +- 2 or 24 +- 2
-            cols = x.max(axis=2).argmax(axis=2)
+    for mirror in (False, True):
+        cfg = TrainConfig(way=2, queries=2, distort=0.0, mirror=mirror)
+        for _ in range(20):
+            x = _episode(images, by_class, cfg, rng, rotations=1).reshape(2, 3, 28, 28)
+            cols = x.max(axis=2).argmax(axis=2)  # the mark's column: 3 +- 2 px of shift, or 24 +- 2 mirrored
             mirrored = cols > 13
             assert (mirrored == mirrored[:, :1]).all()  # a class is one view: support and queries alike
-            assert len(set(mirrored[:, 0])) == n_views  # the classes of an episode are different views
             seen |= {(mirror, bool(m)) for m in mirrored[:, 0]}
     assert seen == {(False, False), (True, False), (True, True)}
 
@@ -114,3 +112,24 @@ def test_temperature_scales_the_logits_of_the_training_loss():
     # an enormous temperature flattens the softmax: every class equally likely, loss = log(way)
     assert losses[1e9] == pytest.approx(np.log(5), abs=1e-3)
     assert abs(losses[1.0] - np.log(5)) > 0.01
+
+
+@pytest.mark.parametrize("field, value", [("temperature", 0.0), ("way", 1), ("episodes", 0), ("distort", -1.0),
+                                          ("within_alphabet", 1.5), ("pooled_blocks", 2)])
+def test_config_refuses_values_that_cannot_train(field, value):
+    with pytest.raises(ValueError, match=field):
+        TrainConfig(**{field: value})
+
+
+def test_train_command_says_what_is_wrong_before_loading_data(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    proc = subprocess.run([sys.executable, "-m", "siamese", "train", "--temperature", "-1", "--out",
+                           str(tmp_path / "m.keras")], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "SIAMESE_DATA_DIR": str(tmp_path / "no-data")})
+    assert proc.returncode == 1
+    assert "temperature must be positive" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "m.keras").exists() and not (tmp_path / "no-data").exists()  # nothing fetched or written
