@@ -59,7 +59,7 @@ def one_shot_report(model, seed: int = 0) -> dict:
 
 def cmd_train(args) -> None:
     from .data import load_omniglot
-    from .embedding_training import TrainConfig, embed_array, split_background, train_embedding
+    from .embedding_training import TrainConfig, check_episodes, embed_array, split_background, train_embedding
     from .evaluation import calibrate_threshold, error_rates, pair_distances
     from .matcher import file_model_id
 
@@ -70,6 +70,10 @@ def cmd_train(args) -> None:
     except ValueError as exc:
         raise SystemExit(f"python -m siamese train: {exc}") from None
     bg = load_omniglot("background")
+    try:
+        check_episodes(bg.labels[split_background(bg)[0]], cfg)
+    except ValueError as exc:
+        raise SystemExit(f"python -m siamese train: {exc}") from None
     bar = _bar(cfg.episodes, "train")
 
     def progress(e, total, loss):

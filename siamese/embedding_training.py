@@ -115,6 +115,22 @@ def _n_views(cfg: TrainConfig, rotations: int) -> int:
     return rotations * 2 if cfg.mirror else rotations
 
 
+def check_episodes(labels: np.ndarray, cfg: TrainConfig, rotations: int = 4) -> None:
+    """Check that ``labels`` ``(n,) int`` can fill ``cfg``'s episodes.
+
+    Raises:
+        ValueError: fewer classes (characters x views) than ``cfg.way``, or a class with fewer
+            images than one support plus ``cfg.queries`` (Omniglot has 20 per character).
+    """
+    counts = np.unique(labels, return_counts=True)[1]
+    n_classes = len(counts) * _n_views(cfg, rotations)
+    if n_classes < cfg.way:
+        raise ValueError(f"{cfg.way}-way episodes need {cfg.way} classes; the training data has {n_classes}")
+    if len(counts) and counts.min() < 1 + cfg.queries:
+        raise ValueError(f"{cfg.queries} queries per class need {1 + cfg.queries} images of each class; "
+                         f"some have only {counts.min()} (lower --queries)")
+
+
 def _view(imgs: np.ndarray, view: int, rotations: int) -> np.ndarray:
     """View number ``view`` of images ``(n, 28, 28)``: ``view % rotations`` quarter turns, then
     mirrored left-right if ``view >= rotations``."""
@@ -166,6 +182,7 @@ def train_episodic(images, labels, cfg: TrainConfig, validate, rotations: int = 
 
     from .models import build_conv_embedding
 
+    check_episodes(labels, cfg, rotations)
     keras.utils.set_random_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     by_class = [np.flatnonzero(labels == c) for c in np.unique(labels)]

@@ -133,3 +133,15 @@ def test_train_command_says_what_is_wrong_before_loading_data(tmp_path):
     assert proc.returncode == 1
     assert "temperature must be positive" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "m.keras").exists() and not (tmp_path / "no-data").exists()  # nothing fetched or written
+
+
+def test_episodes_that_the_data_cannot_fill_are_refused_up_front():
+    from siamese.embedding_training import check_episodes
+
+    labels = np.repeat(np.arange(6), 8)  # 6 characters, 8 images each
+    check_episodes(labels, TrainConfig(way=24, queries=7), rotations=4)  # 24 classes with rotations: fits
+    with pytest.raises(ValueError, match="25-way episodes need 25 classes"):
+        check_episodes(labels, TrainConfig(way=25, queries=7), rotations=4)
+    check_episodes(labels, TrainConfig(way=25, queries=7, mirror=True), rotations=4)  # 48 with mirrors
+    with pytest.raises(ValueError, match="8 queries per class need 9 images"):
+        check_episodes(labels, TrainConfig(way=5, queries=8), rotations=4)
