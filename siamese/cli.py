@@ -63,14 +63,11 @@ def cmd_train(args) -> None:
     from .evaluation import calibrate_threshold, error_rates, pair_distances
     from .matcher import file_model_id
 
-    try:  # checked before the data is loaded
+    try:  # the settings are checked before the data is loaded, the episodes right after
         cfg = TrainConfig(episodes=args.episodes, way=args.way, queries=args.queries, seed=args.seed,
                           distort=args.distort, within_alphabet=args.within_alphabet,
                           pooled_blocks=args.pooled_blocks, temperature=args.temperature, mirror=args.mirror)
-    except ValueError as exc:
-        raise SystemExit(f"python -m siamese train: {exc}") from None
-    bg = load_omniglot("background")
-    try:
+        bg = load_omniglot("background")
         check_episodes(bg.labels[split_background(bg)[0]], cfg)
     except ValueError as exc:
         raise SystemExit(f"python -m siamese train: {exc}") from None
