@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser import CHROMIUM, CHROMIUM_ARGS, app_server  # noqa: E402
+from browser import CHROMIUM, CHROMIUM_ARGS, app_server, server_rss_mb  # noqa: E402
 
 SEVEN = [[(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]]
 STAR = [[(0.5, 0.15), (0.62, 0.85), (0.15, 0.4), (0.85, 0.4), (0.38, 0.85), (0.5, 0.15)]]
@@ -98,10 +98,7 @@ async def run(n: int):
                 await asyncio.wait_for(asyncio.gather(*(student(browser, url, i, results) for i in range(n))),
                                        timeout=600)
                 wall = time.perf_counter() - t0
-                port = url.rsplit(":", 1)[1]
-                import subprocess
-                pid = subprocess.run(["pgrep", "-f", f"server.port {port}"], capture_output=True, text=True).stdout.split()[0]
-                rss = int(next(l for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS")).split()[1]) / 1024
+                rss = server_rss_mb(url)
                 await browser.close()
         stored = {s["name"] for s in Gallery(Path(home) / "gallery.sqlite3").symbols(MY_SYMBOLS)}
     lost = len(set(results["registered"]) - stored)

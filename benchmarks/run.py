@@ -25,6 +25,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
@@ -45,6 +46,7 @@ def percentiles(samples_ms):
 
 def bench_match():
     from siamese import load_matcher
+    from siamese.gallery import References
     from siamese.matching import top_symbols
     from siamese.preprocess import to_model_input
 
@@ -58,13 +60,13 @@ def bench_match():
     for n in (100, 1_000, 10_000, 100_000):
         refs = np.ascontiguousarray(rng.normal(0, 1.2, (n, matcher.dim)).astype(np.float32))
         symbols = np.array([f"s{i // 3}" for i in range(n)], dtype=object)
-        sq_norms = np.einsum("ij,ij->i", refs, refs)  # once per set, as gallery.References does
+        ref_set = References(np.arange(n), symbols, refs)  # squared norms computed once, as the app does
         fast, naive = [], []
         for img in sketches:
             t = time.perf_counter()
             x = to_model_input(img)
             q = matcher.embed_inputs(x[None])[0]
-            top_symbols(q, refs, symbols, 5, sq_norms)
+            top_symbols(q, ref_set.embeddings, ref_set.symbols, 5, ref_set.sq_norms)
             fast.append(1000 * (time.perf_counter() - t))
         for img in sketches[:50]:  # the baseline is slow: 50 queries
             t = time.perf_counter()
@@ -110,8 +112,7 @@ def bench_train():
 
 
 def bench_start():
-    sys.path.insert(0, str(ROOT / "tests"))
-    from browser import CHROMIUM, CHROMIUM_ARGS, app_server, wait_for_text
+    from browser import CHROMIUM, CHROMIUM_ARGS, app_server, server_rss_mb, wait_for_text
     from playwright.sync_api import sync_playwright
 
     code = "import time; t=time.perf_counter(); from siamese import load_matcher; load_matcher(); print(time.perf_counter()-t)"
@@ -129,20 +130,14 @@ def bench_start():
                 wait_for_text(page, "Empty sketch", timeout=120)
                 page.locator("canvas.upper-canvas").wait_for()
                 s = time.perf_counter() - t
-                pid = subprocess.run(["pgrep", "-f", f"server.port {url.rsplit(':', 1)[1]}"], capture_output=True,
-                                     text=True).stdout.split()[0]
-                rss = int(next(line for line in open(f"/proc/{pid}/status") if line.startswith("VmRSS")).split()[1])
-                print(f"{label}: streamlit run -> usable Draw page {s:.1f} s; server RSS {rss / 1024:.0f} MB")
+                print(f"{label}: streamlit run -> usable Draw page {s:.1f} s; server RSS {server_rss_mb(url):.0f} MB")
                 page.close()
         browser.close()
 
 
-def rss_mb() -> float:
-    return int(next(line for line in open("/proc/self/status") if line.startswith("VmRSS")).split()[1]) / 1024
-
-
 def bench_memory():
     """RSS of one process doing what the server does: 200 matches, then 10 trainings."""
+    from browser import rss_mb
     from siamese import load_matcher
     from siamese.compare import compare_variants
     from siamese.gallery import MY_SYMBOLS, Gallery, thumbnail_png

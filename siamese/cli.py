@@ -97,7 +97,7 @@ def cmd_train(args) -> None:
         "model_id": file_model_id(out),
         "file": out.name,
         "architecture": f"Conv-4 (4 x [Conv 3x3, 64 filters, BatchNorm, ReLU], MaxPool 2 after the first "
-                        f"{cfg.pooled_blocks})" + (f" -> PCA projection (fitted on training alphabets)"
+                        f"{cfg.pooled_blocks})" + (" -> PCA projection (fitted on training alphabets)"
                                                    if cfg.projection_dim else "")
                         + f" -> {model.output_shape[-1]}-d embedding",
         "parameters": int(model.count_params()),

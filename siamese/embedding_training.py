@@ -270,7 +270,8 @@ def add_pca_projection(model, images: np.ndarray, dim: int):
     Why: the 576-d embedding makes matching against 100,000 references read 230 MB per query;
     128 principal components keep about 97% of the variance and the validation accuracy (measured
     for the shipped model: 87.2% against 87.3% for the full 576-d, 20-way 1-shot within-alphabet)
-    at a quarter of the memory read per query. Distances between projected embeddings are Euclidean distances in the PCA subspace.
+    at a quarter of the memory read per query. Distances between projected embeddings are
+    Euclidean distances in the PCA subspace.
 
     Arguments:
         model: embedding model ``(n, 28, 28) -> (n, d)``; images: ``(n, 28, 28) float32``.

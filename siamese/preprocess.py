@@ -188,9 +188,10 @@ def to_model_input(image: np.ndarray | None, min_extent: float = MIN_EXTENT) -> 
 def why_empty(image) -> str:
     """For a sketch that :func:`to_model_input` calls empty, a sentence saying why: nothing drawn,
     a canvas inked all over (nothing stands out from a dark page), or only a dot."""
-    if image is None or ink_map(image).max() > 0:
-        return ("Empty sketch: draw a symbol on the canvas." if image is None else
-                "Only a dot: draw a symbol with at least one stroke (a single click is not enough).")
+    if image is None:
+        return "Empty sketch: draw a symbol on the canvas."
+    if ink_map(image).max() > 0:  # ink that to_model_input still refused: a dot
+        return "Only a dot: draw a symbol with at least one stroke (a single click is not enough)."
     if to_gray(image).mean() < 128:
         return "The canvas is inked all over: clear it (bin icon above the canvas) and draw a symbol with lines."
     return "Empty sketch: draw a symbol on the canvas."

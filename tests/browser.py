@@ -52,6 +52,19 @@ def app_server(env_overrides: dict, port: int | None = None, timeout: float = 90
         log.close()
 
 
+def rss_mb(pid: int | str = "self") -> float:
+    """Resident set size of a process in MB, from Linux's /proc (default: this process)."""
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(line for line in f if line.startswith("VmRSS")).split()[1]) / 1024
+
+
+def server_rss_mb(url: str) -> float:
+    """RSS in MB of the app server that :func:`app_server` started at ``url`` (found by its port)."""
+    pid = subprocess.run(["pgrep", "-f", f"server.port {url.rsplit(':', 1)[1]}"], capture_output=True,
+                         text=True).stdout.split()[0]
+    return rss_mb(pid)
+
+
 INK_JS = """(c) => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
   let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && d[i] < 128) n++; return n; }"""
 
