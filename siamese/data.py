@@ -187,7 +187,7 @@ def load_omniglot(split: str) -> Omniglot:
     with zipfile.ZipFile(src) as zf:
         for name in names:
             raw.append(np.asarray(Image.open(io.BytesIO(zf.read(name))).convert("L")))
-    images, ok = batch_to_model_input(raw, min_extent=0.0)
+    images, ok = batch_to_model_input(raw)
     if not ok.all():
         raise DatasetError(f"{int((~ok).sum())} images of {src} have no ink")
     parts = [n.split("/") for n in names]

@@ -27,21 +27,64 @@ OMNIGLOT_PREFIX = "Omniglot: "
 MAX_NAME = 40
 """Longest symbol name, characters."""
 
+SCHEMA_VERSION = 2
+"""1: the first release; 2: ids never reused (``AUTOINCREMENT``), so a cache or a page keyed by
+an id can never be served another row's data after a delete."""
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ref_sets (
-    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
     revision INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS symbols (
-    id INTEGER PRIMARY KEY, set_id INTEGER NOT NULL REFERENCES ref_sets(id) ON DELETE CASCADE,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    set_id INTEGER NOT NULL REFERENCES ref_sets(id) ON DELETE CASCADE,
     name TEXT NOT NULL, UNIQUE (set_id, name));
 CREATE TABLE IF NOT EXISTS examples (
-    id INTEGER PRIMARY KEY, symbol_id INTEGER NOT NULL REFERENCES symbols(id) ON DELETE CASCADE,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    symbol_id INTEGER NOT NULL REFERENCES symbols(id) ON DELETE CASCADE,
     model_input BLOB NOT NULL, thumbnail BLOB NOT NULL, created TEXT DEFAULT CURRENT_TIMESTAMP);
 CREATE TABLE IF NOT EXISTS embeddings (
     example_id INTEGER NOT NULL REFERENCES examples(id) ON DELETE CASCADE, model_id TEXT NOT NULL,
     vector BLOB NOT NULL, PRIMARY KEY (example_id, model_id));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
+_ROWID_TABLES = ("ref_sets", "symbols", "examples")
+
+
+def _migrate(path: Path) -> None:
+    """Bring a database written by an earlier release to ``SCHEMA_VERSION``, keeping every row.
+
+    Version 1 tables used plain ``INTEGER PRIMARY KEY`` ids, which SQLite reuses after the row
+    with the largest id is deleted. They are rebuilt with ``AUTOINCREMENT`` in one transaction,
+    following sqlite.org/lang_altertable.html ("Making other kinds of table schema changes"):
+    foreign keys off, create, copy, drop, rename, check. Safe when several processes start at
+    once: the check for an old table is repeated inside the write lock.
+    """
+    con = sqlite3.connect(path, timeout=30, isolation_level=None)
+    try:
+        con.execute("PRAGMA busy_timeout=30000")
+        version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if version and int(version[0]) >= SCHEMA_VERSION:
+            return
+        con.execute("PRAGMA foreign_keys=OFF")  # must be set outside a transaction
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            ddl = dict(con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall())
+            old = [t for t in _ROWID_TABLES if t in ddl and "AUTOINCREMENT" not in ddl[t].upper()]
+            for table in old:
+                create = SCHEMA.split(f"CREATE TABLE IF NOT EXISTS {table} (", 1)[1].split(");", 1)[0]
+                con.execute(f"CREATE TABLE {table}_v2 ({create})")
+                con.execute(f"INSERT INTO {table}_v2 SELECT * FROM {table}")
+                con.execute(f"DROP TABLE {table}")
+                con.execute(f"ALTER TABLE {table}_v2 RENAME TO {table}")
+            if old and con.execute("PRAGMA foreign_key_check").fetchall():
+                raise sqlite3.DatabaseError("foreign keys broken by the migration")
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.close()
 
 
 class GalleryError(ValueError):
@@ -69,27 +112,83 @@ class References:
             self.sq_norms = np.einsum("ij,ij->i", self.embeddings, self.embeddings)
 
 
+MAX_MARKS = 16
+"""Most code points in one user-perceived character (an emoji family is 7, a flag of a region
+7, a kiss with two skin tones 10); beyond it, stacked marks ("Zalgo" text) overflow their line."""
+_JOINERS = {"\u200c", "\u200d"}  # zero-width non-joiner (the Persian half-space) and joiner
+_JOINING_SCRIPTS = ("ARABIC", "SYRIAC", "NKO", "MONGOLIAN", "MANDAIC", "PHAGS-PA", "MANICHAEAN",
+                    "PSALTER PAHLAVI", "HANIFI ROHINGYA", "SOGDIAN", "ADLAM")
+"""Scripts whose letters join, where a non-joiner changes what a word looks like (Unicode
+Standard, chapter 9; RFC 5892 appendix A.1 states the same rule by joining type)."""
+
+
+def _neighbour(name: str, i: int, step: int) -> str:
+    """The nearest character to ``name[i]`` in direction ``step`` that is not a combining mark
+    or a variation selector ("" at either end)."""
+    i += step
+    while 0 <= i < len(name) and unicodedata.category(name[i]) in ("Mn", "Me"):
+        i += step
+    return name[i] if 0 <= i < len(name) else ""
+
+
+def _visible_format_char(name: str, i: int) -> bool:
+    """Whether the invisible format character ``name[i]`` (category Cf) does visible work here.
+
+    Allowed, as in the contexts of RFC 5892 appendix A and Unicode's emoji sequences (UTS #51):
+    a joiner after a virama (Indic conjuncts); a non-joiner between two letters of a joining
+    script (Persian ``می‌خواهم``); a joiner between two emoji (``👩‍💻``); tag characters
+    after a black flag (the flags of Scotland or Wales). Anything else (bidirectional overrides
+    and isolates, zero-width spaces, a joiner at either end or between Latin letters) makes no
+    visible difference or disguises the name, and is refused.
+    """
+    c = name[i]
+    before, after = _neighbour(name, i, -1), _neighbour(name, i, +1)
+    if c in _JOINERS and i > 0 and unicodedata.combining(name[i - 1]) == 9:
+        return True  # after a virama
+    if c == "\u200c":
+        return all(x and unicodedata.category(x).startswith("L")
+                   and unicodedata.name(x, "").startswith(_JOINING_SCRIPTS) for x in (before, after))
+    if c == "\u200d":
+        return bool(before and after) and unicodedata.category(before) in ("So", "Sk") and unicodedata.category(after) == "So"
+    if "\U000e0020" <= c <= "\U000e007f":
+        return i > 0 and (name[i - 1] == "\U0001f3f4" or "\U000e0020" <= name[i - 1] <= "\U000e007e")
+    return False
+
+
 def clean_name(name: str) -> str:
-    """Validate and normalise a symbol name.
+    """Validate and normalise a symbol (or set) name, judged by what a person sees.
 
     Names are plain text: any script, emoji, HTML or markdown characters are kept as typed and
     always displayed as text, never rendered. Unicode NFC normalisation, surrounding whitespace
-    stripped.
+    stripped. Invisible format characters pass only where they change what the name looks like
+    (see :func:`_visible_format_char`). Length counts user-perceived characters (extended
+    grapheme clusters, Unicode UAX #29, via the ``regex`` package), so an emoji family is one.
 
     Raises:
-        GalleryError: empty or whitespace only, longer than ``MAX_NAME`` characters, or containing
-            control characters (newlines, tabs, NUL, bidi overrides).
+        GalleryError: not text; empty or whitespace only; more than ``MAX_NAME`` characters;
+            one character stacking more than ``MAX_MARKS`` code points; control characters
+            (newlines, tabs, NUL), line or paragraph separators, or invisible characters that can
+            disguise a name (bidirectional overrides and isolates, zero-width spaces, stray
+            joiners).
     """
+    import regex  # third-party: Python's re has no grapheme clusters (\X)
+
     if not isinstance(name, str):
         raise GalleryError("The name must be text.")
     name = unicodedata.normalize("NFC", name).strip()
     if not name:
         raise GalleryError("Please type a name for the symbol.")
-    if len(name) > MAX_NAME:
-        raise GalleryError(f"That name is {len(name)} characters long; please keep it to {MAX_NAME}.")
-    bad = [c for c in name if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") and c not in "\u200d"]
+    if len(name) > 20 * MAX_NAME:  # before the grapheme scan: bounded work for any input
+        raise GalleryError(f"That name is far too long; please keep it to {MAX_NAME} characters.")
+    bad = [i for i, c in enumerate(name) if unicodedata.category(c) in ("Cc", "Zl", "Zp")
+           or (unicodedata.category(c) == "Cf" and not _visible_format_char(name, i))]
     if bad:
         raise GalleryError("The name contains invisible control characters; please retype it.")
+    clusters = regex.findall(r"\X", name)
+    if len(clusters) > MAX_NAME:
+        raise GalleryError(f"That name is {len(clusters)} characters long; please keep it to {MAX_NAME}.")
+    if max(len(c) for c in clusters) > MAX_MARKS:
+        raise GalleryError("One character of the name carries too many accents or marks; please retype it.")
     return name
 
 
@@ -134,7 +233,9 @@ class Gallery:
         self._cache_lock = threading.Lock()
         with self._connect() as con:
             con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(SCHEMA)
+            con.executescript(SCHEMA)  # a new database; an older one keeps its tables until _migrate
+        _migrate(self.path)
+        with self._connect() as con:
             con.execute("INSERT OR IGNORE INTO ref_sets (name, kind) VALUES (?, 'user')", (MY_SYMBOLS,))
 
     @contextmanager
@@ -191,8 +292,9 @@ class Gallery:
         """Embeddings of every example in a set for ``matcher.model_id``.
 
         Examples without an embedding from this model (registered under another model) are
-        embedded now and stored. The result is cached per (set, revision, model), so matching
-        does not re-read the database on every stroke.
+        embedded now and stored. The result is cached per (set id, revision, model), so matching
+        does not re-read the database on every stroke: set ids are never reused and every write
+        to a set (add, rename, delete) bumps its revision, so the next call sees the change.
         """
         with self._connect() as con:
             row = con.execute("SELECT id, revision FROM ref_sets WHERE name = ?", (set_name,)).fetchone()
@@ -311,12 +413,15 @@ class Gallery:
         if set_name == MY_SYMBOLS:
             raise GalleryError(f"“{MY_SYMBOLS}” cannot be deleted; delete its symbols one by one.")
         with self._write() as con:
-            row = con.execute("SELECT kind FROM ref_sets WHERE name = ?", (set_name,)).fetchone()
+            row = con.execute("SELECT kind, id FROM ref_sets WHERE name = ?", (set_name,)).fetchone()
             if row is None:
                 raise GalleryError(f"There is no reference set called {set_name!r}.")
+            row_id = row[1]
             if row[0] != "user":
                 raise GalleryError("The reference sets built from the datasets cannot be deleted.")
             con.execute("DELETE FROM ref_sets WHERE name = ?", (set_name,))
+        with self._cache_lock:  # ids are never reused: this only frees the memory
+            self._cache = {k: v for k, v in self._cache.items() if k[0] != row_id}
 
     def get_meta(self, key: str):
         with self._connect() as con:

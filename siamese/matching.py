@@ -65,11 +65,16 @@ def top_symbols(query: np.ndarray, embeddings: np.ndarray, symbols: np.ndarray, 
         fetch = min(len(embeddings), fetch * 4)
 
 
-def match_sketch(image, gallery: Gallery, set_name: str, matcher: Matcher, k: int = 5) -> MatchResult:
+def match_sketch(image, gallery: Gallery, set_name: str, matcher: Matcher, k: int = 5,
+                 background: float | None = None) -> MatchResult:
     """Preprocess a sketch, embed it and rank a reference set's symbols by distance.
 
     Arguments:
         image: canvas RGBA ``(H, W, 4) uint8``, any accepted image, or None (canvas not ready).
+            Canvas rules apply (a click or stray specks are not a symbol; see
+            :func:`siamese.preprocess.to_model_input`).
+        background: the canvas's grey level in [0, 255] when the page knows it (see
+            :func:`siamese.preprocess.ink_map`).
 
     Returns:
         :class:`MatchResult`; an empty sketch never reaches the model.
@@ -77,7 +82,7 @@ def match_sketch(image, gallery: Gallery, set_name: str, matcher: Matcher, k: in
     Raises:
         GalleryError: unknown set.
     """
-    x = to_model_input(image)
+    x = to_model_input(image, background=background)
     if x is None:
         return MatchResult("empty", threshold=matcher.threshold)
     refs = gallery.references(set_name, matcher)

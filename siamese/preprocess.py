@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image, ImageFilter
+from scipy import ndimage
 
 SIZE = 28
 """Side of the model input, pixels."""
@@ -28,6 +29,20 @@ DOT_RATIO = 3.0
 """Ink whose extent is under this many stroke widths is a dot (a click with a wide pen)."""
 MIN_CONTRAST = 40
 """Ink must differ from the background by at least this many grey levels (of 255)."""
+SPECK_GAP = 0.25
+"""Canvas rule: a dot-sized blob of ink (see ``DOT_RATIO``) further from the rest of the ink than
+this fraction of the rest's extent is a stray click, dropped before cropping (it would otherwise
+shrink the symbol to a corner of the 20x20 box). The dot of an i or the dots of a ÷ sit at about
+0.12 to 0.16 of the strokes' extent when drawn on the canvas with the default pen."""
+SPECK_AREA = 0.05
+"""Canvas rule: a blob with less than this fraction of all the ink is small (see ``SPECK_GAP``)."""
+MAX_COVERAGE = 0.9
+"""Canvas rule: ink over more than this fraction of the canvas is no symbol (the page was inked
+all over)."""
+
+EMPTY = "Empty sketch: draw a symbol on the canvas."
+DOT = "Only a dot: draw a symbol with at least one stroke (a single click is not enough)."
+FULL = "The canvas is inked all over: clear it (bin icon above the canvas) and draw a symbol with lines."
 
 
 def _as_levels(image) -> np.ndarray:
@@ -82,19 +97,34 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return _gray_and_background(image)[0]
 
 
-def ink_map(image: np.ndarray) -> np.ndarray:
+def _border_level(gray: np.ndarray) -> float:
+    """Median grey level of the outermost ring of pixels: the page a symbol is drawn on, whatever
+    share of the image its ink covers."""
+    if gray.size == 0:
+        return 0.0
+    ring = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
+    return float(np.median(ring))
+
+
+def ink_map(image: np.ndarray, background: float | None = None) -> np.ndarray:
     """Ink intensity of an image whatever its polarity (dark-on-light or light-on-dark).
 
-    The background level is the backdrop of a transparent canvas when there is one (so a sketch
-    that inks more than half the canvas keeps its polarity), else the median grey level (most of
-    a sketch is background).
+    Arguments:
+        image: any image accepted by :func:`to_gray`.
+        background: the page's grey level in [0, 255] when the caller knows it (the app's canvas
+            is white: 255). Otherwise it is the backdrop of a transparent canvas when there is
+            one, else the median grey level of the image's border. Either way a sketch that inks
+            more than half of the image keeps its polarity (a median over the whole image would
+            call its ink the background and turn the sketch into its negative).
 
     Returns:
         ``(H, W)`` float32 in [0, 1], 1 = full ink; all zeros when nothing stands out from the
         background by at least ``MIN_CONTRAST`` grey levels.
     """
-    gray, background = _gray_and_background(image)
-    diff = np.abs(gray - (np.median(gray) if background is None else background))
+    gray, backdrop = _gray_and_background(image)
+    if background is None:
+        background = _border_level(gray) if backdrop is None else backdrop
+    diff = np.abs(gray - float(background))
     peak = float(diff.max()) if diff.size else 0.0
     if peak < MIN_CONTRAST:
         return np.zeros_like(gray, dtype=np.float32)
@@ -129,35 +159,68 @@ def _shift_to_centre_of_mass(canvas: np.ndarray) -> np.ndarray:
     return out
 
 
-def to_model_input(image: np.ndarray | None, min_extent: float = MIN_EXTENT) -> np.ndarray | None:
-    """Turn a canvas result or a dataset image into the model input.
+def _is_dot(mask: np.ndarray) -> bool:
+    """Ink whose extent is about one stroke width: a click, whatever the pen's width."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    extent = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
+    return extent < DOT_RATIO * _stroke_width(mask)
 
-    Arguments:
-        image: ``None`` (the canvas has not reported yet), or an image as accepted by
-            :func:`to_gray`: a canvas RGBA ``(H, W, 4) uint8``, an Omniglot PNG as ``(105, 105)
-            uint8`` (dark ink on white), an MNIST digit ``(28, 28) uint8`` (light ink on black).
-        min_extent: ink confined to a box smaller than this fraction of the image side counts as
-            empty. Dataset loaders pass 0: a few Omniglot characters are genuinely tiny (a dot).
 
-    Returns:
-        ``(28, 28) float32`` in [0, 1] with ink = 1, or ``None`` for an empty sketch: no image,
-        no ink, or ink confined to a box smaller than ``min_extent`` of the image side (a dot, a
-        stray click). Never raises for an empty sketch and never returns NaN.
+def _drop_specks(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Canvas rule: remove stray clicks far from the symbol, so they do not set the crop.
+
+    A speck is an 8-connected blob of ink that is small (a dot, :func:`_is_dot`, or under
+    ``SPECK_AREA`` of all the ink) and lies further than ``SPECK_GAP`` times the extent of the
+    other blobs from their bounding box. Dots near the symbol (the dot of an i, the dots of a ÷ or of Arabic letters) are
+    kept, and so is a sketch made only of dots. Labelling runs on a max-pooled mask at most
+    ``MAX_WORK`` pixels a side, so the work stays bounded whatever the image size.
     """
+    factor = int(np.ceil(max(mask.shape) / MAX_WORK))
+    small = _max_pool(mask, factor) if factor > 1 else mask
+    labels, n = ndimage.label(small, structure=np.ones((3, 3), bool))
+    if n < 2:
+        return ink, mask
+    boxes = ndimage.find_objects(labels)
+    areas = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    tiny = [areas[i] < SPECK_AREA * areas.sum() or _is_dot(labels[box] == i + 1) for i, box in enumerate(boxes)]
+    body = [box for box, t in zip(boxes, tiny) if not t]
+    if not body or len(body) == n:  # only dots (a colon) or no small blob: nothing to drop
+        return ink, mask
+    top, bottom = min(b[0].start for b in body), max(b[0].stop for b in body)
+    left, right = min(b[1].start for b in body), max(b[1].stop for b in body)
+    reach = SPECK_GAP * max(bottom - top, right - left)
+    keep = np.ones(n + 1, bool)
+    for i, (box, t) in enumerate(zip(boxes, tiny)):
+        gap = max(top - box[0].stop, box[0].start - bottom, left - box[1].stop, box[1].start - right, 0)
+        keep[i + 1] = not t or gap <= reach
+    if keep.all():
+        return ink, mask
+    kept = keep[labels]
+    if factor > 1:  # back to full resolution: each pooled pixel stands for a factor x factor tile
+        kept = np.kron(kept, np.ones((factor, factor), bool))[:mask.shape[0], :mask.shape[1]]
+    return np.where(kept, ink, 0.0).astype(np.float32), mask & kept
+
+
+def _prepare(image, canvas: bool, background: float | None) -> tuple[np.ndarray | None, str]:
+    """:func:`to_model_input`'s work: ``(model input or None, why it is empty or "")``."""
     if image is None:
-        return None
-    ink = ink_map(image)
+        return None, EMPTY
+    ink = ink_map(image, background)
     mask = ink > 0.25
     if not mask.any():
-        return None
+        full = canvas and to_gray(image).mean() < 128 and background is None
+        return None, FULL if full else EMPTY
+    side = max(mask.shape)
+    if canvas:
+        if mask.mean() > MAX_COVERAGE:
+            return None, FULL
+        ink, mask = _drop_specks(ink, mask)
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     extent = max(bottom - top, right - left)
-    if extent < min_extent * max(ink.shape):
-        return None
-    if min_extent > 0 and extent < DOT_RATIO * _stroke_width(mask[top:bottom, left:right]):
-        return None  # a dot: however wide the pen, its extent is about one stroke width
     ink, mask = ink[top:bottom, left:right], mask[top:bottom, left:right]
+    if canvas and (extent < MIN_EXTENT * side or _is_dot(mask)):
+        return None, DOT  # a click: however wide the pen, its extent is about one stroke width
     factor = int(np.ceil(extent / MAX_WORK))
     if factor > 1:  # max-pool big crops first: keeps thin strokes, bounds the filter cost
         ink, mask = _max_pool(ink, factor), _max_pool(mask, factor)
@@ -177,39 +240,57 @@ def to_model_input(image: np.ndarray | None, min_extent: float = MIN_EXTENT) -> 
                        dtype=np.float32) / 255.0
     small = np.clip(small, 0.0, 1.0)
     if small.max() <= 0:
-        return None
+        return None, EMPTY
     small /= small.max()
-    canvas = np.zeros((SIZE, SIZE), np.float32)
+    out = np.zeros((SIZE, SIZE), np.float32)
     y0, x0 = (SIZE - new_size[1]) // 2, (SIZE - new_size[0]) // 2
-    canvas[y0:y0 + new_size[1], x0:x0 + new_size[0]] = small
-    return _shift_to_centre_of_mass(canvas)
+    out[y0:y0 + new_size[1], x0:x0 + new_size[0]] = small
+    return _shift_to_centre_of_mass(out), ""
 
 
-def why_empty(image) -> str:
-    """For a sketch that :func:`to_model_input` calls empty, a sentence saying why: nothing drawn,
-    a canvas inked all over (nothing stands out from a dark page), or only a dot."""
-    if image is None:
-        return "Empty sketch: draw a symbol on the canvas."
-    if ink_map(image).max() > 0:  # ink that to_model_input still refused: a dot
-        return "Only a dot: draw a symbol with at least one stroke (a single click is not enough)."
-    if to_gray(image).mean() < 128:
-        return "The canvas is inked all over: clear it (bin icon above the canvas) and draw a symbol with lines."
-    return "Empty sketch: draw a symbol on the canvas."
+def to_model_input(image: np.ndarray | None, canvas: bool = True,
+                   background: float | None = None) -> np.ndarray | None:
+    """Turn a canvas sketch or a dataset image into the model input.
+
+    Arguments:
+        image: ``None`` (the canvas has not reported yet), or an image as accepted by
+            :func:`to_gray`: a canvas RGBA ``(H, W, 4) uint8``, an Omniglot PNG as ``(105, 105)
+            uint8`` (dark ink on white), an MNIST digit ``(28, 28) uint8`` (light ink on black).
+        canvas: True for something a person just drew on the canvas: then a click or a dot
+            (ink smaller than ``MIN_EXTENT`` of the side, or about one stroke width across), a
+            canvas inked all over (``MAX_COVERAGE``) and stray clicks far from the symbol
+            (``SPECK_GAP``) are input errors, not symbols. False for dataset and API images:
+            any real ink is a symbol (a few Omniglot characters are a single dot).
+        background: the page's grey level in [0, 255] when known (the app's canvas: 255); see
+            :func:`ink_map`.
+
+    Returns:
+        ``(28, 28) float32`` in [0, 1] with ink = 1, or ``None`` for an empty sketch (see
+        :func:`why_empty` for the reason). Never raises for an empty sketch and never returns NaN.
+    """
+    return _prepare(image, canvas, background)[0]
 
 
-def batch_to_model_input(images, min_extent: float = MIN_EXTENT) -> tuple[np.ndarray, np.ndarray]:
-    """Preprocess many images with :func:`to_model_input`.
+def why_empty(image, background: float | None = None) -> str:
+    """Why :func:`to_model_input` (canvas rules, same ``background``) calls a sketch empty, as a
+    sentence for the user: nothing drawn (``EMPTY``), only a dot (``DOT``) or a canvas inked all
+    over (``FULL``); "" when it is not empty."""
+    return _prepare(image, True, background)[1]
+
+
+def batch_to_model_input(images, canvas: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Preprocess many images with :func:`to_model_input` (dataset rules unless ``canvas``).
 
     Arguments:
         images: iterable of images (each any accepted shape), or an ``(n, H, W)`` array.
 
     Returns:
         ``(x, ok)``: ``x`` is ``(n, 28, 28) float32`` (zeros where empty), ``ok`` is ``(n,) bool``,
-        False for empty sketches.
+        False for images with no ink.
     """
     out, ok = [], []
     for image in images:
-        x = to_model_input(image, min_extent)
+        x = to_model_input(image, canvas)
         ok.append(x is not None)
         out.append(np.zeros((SIZE, SIZE), np.float32) if x is None else x)
     return np.stack(out) if out else np.zeros((0, SIZE, SIZE), np.float32), np.array(ok, bool)
@@ -222,7 +303,8 @@ def to_display(x: np.ndarray, scale: int = 4) -> np.ndarray:
     return np.kron(img, np.ones((scale, scale), np.uint8))
 
 
-def to_dark_on_light(image: np.ndarray) -> np.ndarray:
+def to_dark_on_light(image: np.ndarray, background: float | None = None) -> np.ndarray:
     """Any accepted image (canvas RGBA, RGB, grey; either polarity) as ``(H, W) uint8`` dark ink
-    on white, at its original size: how sketches are stored for display."""
-    return np.round(255.0 * (1.0 - ink_map(image))).astype(np.uint8)
+    on white, at its original size: how sketches are stored for display. ``background``: see
+    :func:`ink_map`."""
+    return np.round(255.0 * (1.0 - ink_map(image, background))).astype(np.uint8)

@@ -29,7 +29,7 @@ def digit_items(per_digit: int = DIGIT_REFERENCES):
     for digit in range(10):
         taken = 0
         for i in np.flatnonzero(y == digit):
-            x_in = to_model_input(x[i], 0.0)
+            x_in = to_model_input(x[i], canvas=False)
             if x_in is None:  # a blank image in a damaged file: take the next one
                 continue
             items.append((str(digit), x_in, thumbnail_png(255 - x[i])))
@@ -52,7 +52,7 @@ def omniglot_items(drawer: int = 1) -> dict:
                 img = np.asarray(Image.open(io.BytesIO(zf.read(name))).convert("L"))
             except Exception as exc:
                 raise DatasetError(f"{name} in the Omniglot evaluation zip is not a readable PNG ({exc})") from exc
-            x_in = to_model_input(img, 0.0)
+            x_in = to_model_input(img, canvas=False)
             if x_in is not None:
                 out.setdefault(alphabet, []).append((character, x_in, thumbnail_png(img)))
     return out

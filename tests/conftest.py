@@ -45,14 +45,17 @@ def matcher():
 
 def sketch(strokes, size=280, width=18, ink=(0, 0, 0, 255), background=(0, 0, 0, 0)):
     """A canvas-like RGBA (size, size, 4) uint8 image with polyline strokes given in canvas
-    fractions, as streamlit-drawable-canvas returns it (transparent background by default)."""
+    fractions, as streamlit-drawable-canvas returns it (transparent background by default); a
+    one-point stroke is a click (a disc of the pen's width)."""
     img = Image.new("RGBA", (size, size), background)
     draw = ImageDraw.Draw(img)
     for stroke in strokes:
         pts = [(x * size, y * size) for x, y in stroke]
-        if len(pts) == 1:
-            pts = pts * 2
-        draw.line(pts, fill=ink, width=width, joint="curve")
+        if len(pts) == 1:  # a click: the canvas paints a disc of the pen's width
+            (x, y), r = pts[0], width / 2
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=ink)
+        else:
+            draw.line(pts, fill=ink, width=width, joint="curve")
     return np.asarray(img)
 
 

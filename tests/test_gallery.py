@@ -65,6 +65,11 @@ def test_another_example_of_an_existing_symbol(gallery):
 @pytest.mark.parametrize("bad, message", [
     ("", "type a name"), ("   \t ", "type a name"), ("x" * 10_000, "keep it to"),
     ("a\nb", "control characters"), ("evil\u202eltr", "control characters"), ("nul\x00", "control characters"),
+    # invisible characters that would let two names look the same, or reorder what is shown
+    ("star\u200c", "control characters"), ("\u200dstar", "control characters"), ("st\u200car", "control characters"),
+    ("a\u2066b\u2069", "control characters"), ("a\u200bb", "control characters"), ("\ufeffstar", "control characters"),
+    ("so\u00adft", "control characters"), ("x" * (MAX_NAME + 1), "41 characters long"),
+    ("🌟" * (MAX_NAME + 1), "41 characters long"), ("a" + "\u0301" * 40, "too many accents"),
 ])
 def test_bad_names_are_refused(gallery, bad, message):
     with pytest.raises(GalleryError, match=message):
@@ -72,8 +77,14 @@ def test_bad_names_are_refused(gallery, bad, message):
     assert gallery.symbols(MY_SYMBOLS) == []
 
 
-@pytest.mark.parametrize("name", ["<script>alert(1)</script>", "**bold** [x](y)", "../../etc/passwd",
-                                  "🌟 star", "שלום", "x" * MAX_NAME])
+@pytest.mark.parametrize("name", [
+    "<script>alert(1)</script>", "**bold** [x](y)", "../../etc/passwd", "🌟 star", "שלום", "x" * MAX_NAME,
+    "می\u200cخواهم",  # Persian "I want", with the zero-width non-joiner (the half-space) it needs
+    "क्\u200dष",  # Devanagari: a joiner after a virama
+    "👩\u200d💻", "👨\u200d👩\u200d👧\u200d👦", "🏳\ufe0f\u200d🌈", "👩🏽\u200d💻",  # emoji ZWJ sequences
+    "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",  # flag of Scotland: tag characters
+    "👨\u200d👩\u200d👧\u200d👦" * MAX_NAME,  # 40 characters as a person counts them (280 code points)
+])
 def test_odd_but_valid_names_are_kept_verbatim(gallery, name):
     assert gallery.add_example(MY_SYMBOLS, name, image(1), b"png") == name
     assert gallery.symbols(MY_SYMBOLS)[0]["name"] == name
@@ -200,3 +211,109 @@ def test_delete_set_only_for_imported_sets(gallery):
             gallery.delete_set(name)
     gallery.delete_set("Class 2B")
     assert [s["name"] for s in gallery.sets()] == [MY_SYMBOLS, "Digits"]
+
+
+def test_ids_are_never_reused_so_caches_cannot_go_stale(gallery):
+    """Set A is matched (its references cached), then deleted; set B, created next, must be
+    served its own references, not A's: ids of sets, symbols and examples are never reused."""
+    m = FakeMatcher()
+    gallery.add_set_bulk("A", "user", [("alpha", image(1), b"pa"), ("beta", image(2), b"pb")], m)
+    refs_a = gallery.references("A", m)
+    gallery.delete_set("A")
+    gallery.add_set_bulk("B", "user", [("gamma", image(3), b"pg"), ("delta", image(4), b"pd")], m)
+    refs_b = gallery.references("B", m)
+    assert list(refs_b.symbols) == ["gamma", "delta"]
+    assert not set(refs_b.example_ids) & set(refs_a.example_ids)
+    assert [gallery.thumbnail(i) for i in refs_b.example_ids] == [b"pg", b"pd"]
+    for i in refs_a.example_ids:  # a page still showing A's matches gets "deleted", not B's images
+        with pytest.raises(GalleryError, match="deleted"):
+            gallery.thumbnail(i)
+
+
+def test_symbol_and_example_ids_are_never_reused(gallery):
+    gallery.add_example(MY_SYMBOLS, "star", image(1), b"p1")
+    first = gallery.symbols(MY_SYMBOLS)[0]["example_id"]
+    gallery.delete_symbol(MY_SYMBOLS, "star")
+    gallery.add_example(MY_SYMBOLS, "moon", image(2), b"p2")
+    assert gallery.symbols(MY_SYMBOLS)[0]["example_id"] > first
+    con = sqlite3.connect(gallery.path)
+    ids = con.execute("SELECT name, seq FROM sqlite_sequence ORDER BY name").fetchall()
+    assert dict(ids)["symbols"] == 2 and dict(ids)["examples"] == 2
+
+
+V1_SCHEMA = """
+CREATE TABLE ref_sets (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE symbols (id INTEGER PRIMARY KEY, set_id INTEGER NOT NULL REFERENCES ref_sets(id) ON DELETE CASCADE,
+    name TEXT NOT NULL, UNIQUE (set_id, name));
+CREATE TABLE examples (id INTEGER PRIMARY KEY, symbol_id INTEGER NOT NULL REFERENCES symbols(id) ON DELETE CASCADE,
+    model_input BLOB NOT NULL, thumbnail BLOB NOT NULL, created TEXT DEFAULT CURRENT_TIMESTAMP);
+CREATE TABLE embeddings (example_id INTEGER NOT NULL REFERENCES examples(id) ON DELETE CASCADE, model_id TEXT NOT NULL,
+    vector BLOB NOT NULL, PRIMARY KEY (example_id, model_id));
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+"""The first release's schema, verbatim: ids were plain INTEGER PRIMARY KEYs."""
+
+
+def test_a_first_release_database_is_migrated_without_losing_anything(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    con = sqlite3.connect(path)
+    con.executescript(V1_SCHEMA)
+    m = FakeMatcher()
+    con.execute("INSERT INTO ref_sets VALUES (1, ?, 'user', 3), (2, 'Imported', 'user', 0)", (MY_SYMBOLS,))
+    con.execute("INSERT INTO symbols VALUES (1, 1, 'star'), (2, 1, 'moon'), (3, 2, 'x')")
+    for ex, sym, seed in ((1, 1, 1), (2, 1, 2), (3, 2, 3), (4, 3, 4)):
+        con.execute("INSERT INTO examples (id, symbol_id, model_input, thumbnail) VALUES (?, ?, ?, ?)",
+                    (ex, sym, input_to_bytes(image(seed)), f"png{ex}".encode()))
+        con.execute("INSERT INTO embeddings VALUES (?, 'fake-1', ?)", (ex, m.embed_inputs(image(seed))[0].tobytes()))
+    con.execute("INSERT INTO meta VALUES ('default_sets_v1', 'done')")
+    con.commit()
+    con.close()
+
+    g = Gallery(path)
+    assert sorted((s["name"], s["symbols"], s["examples"]) for s in g.sets()) == [("Imported", 1, 1), (MY_SYMBOLS, 2, 3)]
+    assert g.symbols(MY_SYMBOLS) == [{"name": "moon", "examples": 1, "example_id": 3},
+                                     {"name": "star", "examples": 2, "example_id": 1}]
+    assert g.thumbnail(4) == b"png4" and g.get_meta("default_sets_v1") == "done"
+    fresh = FakeMatcher()
+    refs = g.references(MY_SYMBOLS, fresh)
+    assert fresh.calls == 0  # stored embeddings kept: nothing recomputed
+    np.testing.assert_allclose(refs.embeddings[0], m.embed_inputs(image(1))[0], atol=1e-6)
+    g.delete_set("Imported")  # cascades still work after the rebuild
+    g.add_set_bulk("Next", "user", [("y", image(5), b"p")])
+    assert g.symbols("Next")[0]["example_id"] == 5  # not 4: the deleted example's id
+    assert sqlite3.connect(path).execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 3
+    Gallery(path)  # opening again is a no-op
+    assert g.get_meta("schema_version") == "2"
+
+
+@pytest.mark.parametrize("change, expect", [
+    ("add", ["star", "moon", "sun"]),
+    ("another example", ["star", "moon", "star"]),
+    ("rename", ["comet", "moon"]),
+    ("delete", ["moon"]),
+])
+def test_every_change_shows_in_the_very_next_references_call(gallery, change, expect):
+    m = FakeMatcher()
+    gallery.add_example(MY_SYMBOLS, "star", image(1), b"p", m)
+    gallery.add_example(MY_SYMBOLS, "moon", image(2), b"p", m)
+    assert list(gallery.references(MY_SYMBOLS, m).symbols) == ["star", "moon"]  # now cached
+    if change == "add":
+        gallery.add_example(MY_SYMBOLS, "sun", image(3), b"p", m)
+    elif change == "another example":
+        gallery.add_example(MY_SYMBOLS, "star", image(3), b"p", m, new_symbol=False)
+    elif change == "rename":
+        gallery.rename_symbol(MY_SYMBOLS, "star", "comet")
+    else:
+        gallery.delete_symbol(MY_SYMBOLS, "star")
+    assert list(gallery.references(MY_SYMBOLS, m).symbols) == expect
+
+
+def test_an_imported_set_shows_in_the_very_next_references_call(gallery):
+    """Import = a new set under a name that was deleted a moment ago: never the old contents."""
+    m = FakeMatcher()
+    gallery.add_set_bulk("Class", "user", [("old", image(1), b"p")], m)
+    assert list(gallery.references("Class", m).symbols) == ["old"]
+    gallery.delete_set("Class")
+    gallery.add_set_bulk("Class", "user", [("new", image(2), b"p")], m)
+    assert list(gallery.references("Class", m).symbols) == ["new"]

@@ -118,15 +118,23 @@ def test_canvas_more_than_half_inked_keeps_its_polarity():
     assert to_model_input(np.asarray(blob)) is None
 
 
-def test_big_images_are_bounded_in_work():
-    """A 1-pixel line across a 3000x3000 image survives the max-pooling that bounds the work
-    (before it, this took minutes; speed is measured by benchmarks, not asserted here)."""
+def test_big_images_are_bounded_in_work(monkeypatch):
+    """A 1-pixel line across a 3000x3000 image survives the max-pooling that bounds the work: the
+    filters and the resize see a crop of at most MAX_WORK pixels a side, and the speck search
+    labels a mask of at most MAX_WORK a side (recorded here; speed is for benchmarks)."""
+    import siamese.preprocess as pre
+    seen = []
+    real_fromarray, real_label = pre.Image.fromarray, pre.ndimage.label
+    monkeypatch.setattr(pre.Image, "fromarray", lambda a, *k: seen.append(("crop", a.shape)) or real_fromarray(a, *k))
+    monkeypatch.setattr(pre.ndimage, "label", lambda a, **k: seen.append(("label", a.shape)) or real_label(a, **k))
     img = np.full((3000, 3000), 255, np.uint8)
     np.fill_diagonal(img, 0)
     x = to_model_input(img)
     assert x is not None and (x > 0.5).sum() >= 20
     rows, cols = np.nonzero(x > 0.5)
     assert np.corrcoef(rows, cols)[0, 1] > 0.9  # still a diagonal
+    assert {kind for kind, _ in seen} == {"crop", "label"}
+    assert all(max(shape) <= pre.MAX_WORK for _, shape in seen), seen
 
 
 @pytest.mark.parametrize("convert", [lambda a: a.astype(np.float32) / 255, lambda a: a > 127],
@@ -162,3 +170,90 @@ def test_why_empty_tells_empty_from_full():
     full = np.zeros((280, 280, 4), np.uint8)
     full[..., 3] = 255  # opaque black everywhere
     assert to_model_input(full) is None and "inked all over" in why_empty(full)
+    # the same on the app's white canvas, which tells its background
+    assert to_model_input(full, background=255) is None and "inked all over" in why_empty(full, background=255)
+    white = np.full((280, 280, 4), 255, np.uint8)
+    assert why_empty(white, background=255).startswith("Empty sketch")
+    assert why_empty(sketch(SHAPES["seven"])) == ""
+
+
+BOXED_X = [[(0.05, 0.05), (0.95, 0.05), (0.95, 0.95), (0.05, 0.95), (0.05, 0.05)],
+           [(0.05, 0.05), (0.95, 0.95)], [(0.95, 0.05), (0.05, 0.95)]]
+
+
+@pytest.mark.parametrize("inset", [0.0, 0.05])
+@pytest.mark.parametrize("width", [30, 40])
+def test_a_sketch_inked_over_half_the_white_canvas_keeps_its_polarity(inset, width):
+    """The app's canvas sends an opaque white page. A boxed X drawn with the widest pens inks more
+    than half of it; the page passes its background (255) and the X stays ink: the same input as
+    the same strokes on a transparent canvas. Inset from the edge, the border alone says so too."""
+    strokes = [[(inset + (1 - 2 * inset) * x, inset + (1 - 2 * inset) * y) for x, y in s] for s in BOXED_X]
+    white = sketch(strokes, width=width, background=(255, 255, 255, 255))
+    assert (to_gray(white) < 128).mean() > 0.5
+    reference = to_model_input(sketch(strokes, width=width))  # transparent: polarity known
+    np.testing.assert_allclose(to_model_input(white, background=255), reference, atol=1e-6)
+    if inset:
+        np.testing.assert_allclose(to_model_input(white), reference, atol=1e-6)
+    assert reference[14, 14] > 0.9  # the crossing of the X is ink
+
+
+def test_dataset_images_read_their_background_from_the_border():
+    """An Omniglot-style glyph (dark on white) that inks most of its 105x105 image is not inverted."""
+    from PIL import Image, ImageDraw
+    img = Image.new("L", (105, 105), 255)
+    ImageDraw.Draw(img).rectangle((8, 8, 96, 96), fill=0)
+    ImageDraw.Draw(img).rectangle((40, 40, 64, 64), fill=255)  # a hole in the middle
+    x = to_model_input(np.asarray(img), canvas=False)
+    assert x[14, 14] < 0.1 and x[14, 5] > 0.9  # the hole is background, the frame is ink
+
+
+SEVEN_40 = [[(0.5 + 0.6 * (x - 0.5), 0.5 + 0.6 * (y - 0.52)) for x, y in SHAPES["seven"][0]]]
+"""A 7 drawn over 40% of the canvas side (0.6 x its 0.65 height), in the middle."""
+
+
+@pytest.mark.parametrize("click", [(0.04, 0.04), (0.96, 0.04), (0.04, 0.96), (0.96, 0.96), (0.5, 0.97)])
+@pytest.mark.parametrize("width", [4, 18, 30])
+def test_a_stray_click_does_not_set_the_crop(click, width):
+    """One click far from the symbol: the input is the symbol's own (it used to shrink the 7 to
+    about 10x8 pixels in a corner of the 28x28 input)."""
+    alone = to_model_input(sketch(SEVEN_40, width=width))
+    with_click = to_model_input(sketch(SEVEN_40 + [[click]], width=width))
+    np.testing.assert_allclose(with_click, alone, atol=1e-6)
+
+
+def test_several_specks_and_a_flick_are_dropped_too():
+    alone = to_model_input(sketch(SEVEN_40, width=18))
+    specks = [[(0.05, 0.1)], [(0.92, 0.9)], [(0.9, 0.06), (0.92, 0.07)]]
+    np.testing.assert_allclose(to_model_input(sketch(SEVEN_40 + specks, width=18)), alone, atol=1e-6)
+
+
+@pytest.mark.parametrize("name, strokes", [
+    ("i", [[(0.5, 0.4), (0.5, 0.8)], [(0.5, 0.28)]]),
+    ("division sign", [[(0.3, 0.5), (0.7, 0.5)], [(0.5, 0.36)], [(0.5, 0.64)]]),
+    ("colon", [[(0.5, 0.35)], [(0.5, 0.65)]]),
+    ("Arabic tha", [[(0.25, 0.5), (0.3, 0.65), (0.7, 0.65), (0.75, 0.5)], [(0.42, 0.4)], [(0.58, 0.4)], [(0.5, 0.3)]]),
+])
+def test_dots_that_belong_to_the_symbol_are_kept(name, strokes):
+    """Dots near the strokes are part of the symbol: the input is not the strokes' alone."""
+    img = sketch(strokes, width=18)
+    x = to_model_input(img)
+    assert x is not None
+    lines = [s for s in strokes if len(s) > 1]
+    if lines:
+        assert np.abs(x - to_model_input(sketch(lines, width=18))).max() > 0.5
+
+
+def test_a_genuine_dot_image_is_a_symbol_for_datasets_and_the_api(matcher):
+    """The dot-or-click rule is for the canvas only: a 105x105 Omniglot-style character that is a
+    filled disc of radius 8 px is embedded by the public API (it used to raise "no ink")."""
+    from PIL import Image, ImageDraw
+    img = Image.new("L", (105, 105), 255)
+    ImageDraw.Draw(img).ellipse((44, 44, 60, 60), fill=0)
+    disc = np.asarray(img)
+    assert to_model_input(disc) is None  # as a canvas sketch: a click
+    x = to_model_input(disc, canvas=False)
+    assert x is not None and x[14, 14] > 0.9
+    e = matcher.embed(disc[None])
+    assert e.shape == (1, matcher.dim) and np.isfinite(e).all()
+    with pytest.raises(ValueError, match="no ink"):
+        matcher.embed(np.full((1, 105, 105), 255, np.uint8))
