@@ -171,7 +171,7 @@ def _drop_specks(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndar
 
     A speck is an 8-connected blob of ink that is small (a dot, :func:`_is_dot`, or under
     ``SPECK_AREA`` of all the ink) and lies further than ``SPECK_GAP`` times the extent of the
-    other blobs from their bounding box. Dots near the symbol (the dot of an i, the dots of a ÷ or of Arabic letters) are
+    other blobs from their bounding box (Euclidean distance between the two boxes). Dots near the symbol (the dot of an i, the dots of a ÷ or of Arabic letters) are
     kept, and so is a sketch made only of dots. Labelling runs on a max-pooled mask at most
     ``MAX_WORK`` pixels a side, so the work stays bounded whatever the image size.
     """
@@ -191,7 +191,9 @@ def _drop_specks(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndar
     reach = SPECK_GAP * max(bottom - top, right - left)
     keep = np.ones(n + 1, bool)
     for i, (box, t) in enumerate(zip(boxes, tiny)):
-        gap = max(top - box[0].stop, box[0].start - bottom, left - box[1].stop, box[1].start - right, 0)
+        dy = max(top - box[0].stop, box[0].start - bottom, 0)
+        dx = max(left - box[1].stop, box[1].start - right, 0)
+        gap = np.hypot(dx, dy)  # Euclidean: a click in a corner is further than one beside the ink
         keep[i + 1] = not t or gap <= reach
     if keep.all():
         return ink, mask
