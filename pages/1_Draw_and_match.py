@@ -20,11 +20,11 @@ left, right = st.columns([1, 1])  # the 280 px canvas fits even at 1024 px with 
 with left:
     image = ui.canvas_ui("draw")
     st.caption("Draw one symbol. The toolbar above the canvas undoes, redoes and clears.")
-result = match_sketch(image, gallery, set_name, matcher)
+result = match_sketch(image, gallery, set_name, matcher, background=ui.CANVAS_BACKGROUND)
 
 with right:
     if result.verdict == "empty":
-        st.info(why_empty(image))
+        st.info(why_empty(image, ui.CANVAS_BACKGROUND))
     elif result.verdict == "no references":
         st.info("This reference set is empty. Register a symbol on the Register page first.")
     else:

@@ -1,9 +1,16 @@
 """Register: teach the app a new symbol from ONE sketch."""
+import hashlib
+
 import streamlit as st
 
 import ui
-from siamese.gallery import MY_SYMBOLS, GalleryError, thumbnail_png
+from siamese.gallery import MY_SYMBOLS, GalleryError, input_to_bytes, thumbnail_png
 from siamese.preprocess import to_dark_on_light, to_model_input, why_empty
+
+BG = ui.CANVAS_BACKGROUND
+state = st.session_state
+if state.pop("register_reset", False):  # after a success: an empty name field (before the widget exists)
+    state["register_name"] = ""
 
 st.title("Register a new symbol")
 st.write("One sketch is enough: the Siamese network compares new drawings with it by distance, "
@@ -14,37 +21,91 @@ existing = [s["name"] for s in gallery.symbols(MY_SYMBOLS)]
 
 left, right = st.columns([1, 1])
 with left:
-    image = ui.canvas_ui("register")
-    carried = st.session_state.get("sketch_to_register")
-    if to_model_input(image) is None and carried is not None:
+    image = ui.canvas_ui(f"register-{state.get('register_canvas', 0)}")  # a new key: a cleared canvas
+    carried = state.get("sketch_to_register")
+    if to_model_input(image, background=BG) is None and carried is not None:
         st.caption("The sketch from Draw & match (draw on the canvas to use another one):")
-        st.image(to_dark_on_light(carried), width=120)
+        st.image(to_dark_on_light(carried, BG), width=120)
         image = carried
+
+
+def register(image, name: str, new_symbol: bool) -> None:
+    """One click, one outcome: store the sketch, or say why not, in ``register_outcome``.
+
+    A click that repeats the registration that just succeeded (a double click: the same sketch
+    and name, or an empty form once the page has been cleared for the next sketch) changes
+    nothing and keeps its message; the same sketch under a new name is refused, not stored twice.
+    """
+    x = to_model_input(image, background=BG)
+    last = state.get("register_last")  # (fingerprint of the stored input, stored name)
+    fingerprint = hashlib.sha256(input_to_bytes(x)).hexdigest() if x is not None else None
+    if last and (fingerprint == last[0] and name.strip() == last[1] or x is None and not name.strip()):
+        return  # the second click of a double click
+    if x is None:
+        state["register_outcome"] = ("error", "Not registered.", why_empty(image, BG))
+        return
+    if last and fingerprint == last[0]:
+        state["register_outcome"] = ("error", "Not registered: this is the sketch you just registered.",
+                                     f"It is stored as “{last[1]}”. Clear the canvas and draw the next symbol.")
+        return
+    try:
+        stored = gallery.add_example(MY_SYMBOLS, name, x, thumbnail_png(to_dark_on_light(image, BG)), matcher,
+                                     new_symbol=new_symbol)
+    except (GalleryError, ValueError) as exc:
+        state["register_outcome"] = ("error", "Not registered.", str(exc))
+        return
+    # Recorded before any other Streamlit call: a rerun that interrupts this one finds it done.
+    state["register_last"] = (fingerprint, stored)
+    state["register_outcome"] = ("ok", stored)
+    state["register_canvas"] = state.get("register_canvas", 0) + 1
+    state["register_reset"] = True
+    state.pop("sketch_to_register", None)
+    st.rerun()  # redraw the choices, the list and a clear canvas
+
+
 with right:
-    flash = st.session_state.pop("registered", None)
-    if flash:
-        st.success(f"Registered in {MY_SYMBOLS}. Draw it on the Draw & match page: it should come out on top.")
-        st.text(f"Name: {flash}")
     mode = st.radio("This sketch is", ["a new symbol", "another example of a symbol I registered"],
                     disabled=not existing, horizontal=True)
-    if mode == "a new symbol" or not existing:
-        name = st.text_input("Name", placeholder="e.g. star (40 characters at most)")
+    new_symbol = mode == "a new symbol" or not existing
+    if new_symbol:
+        name = st.text_input("Name", placeholder="e.g. star (40 characters at most)", key="register_name")
     else:
         name = st.selectbox("Symbol", existing)
     if st.button("Register", type="primary"):
-        x = to_model_input(image)
-        if x is None:
-            st.error(why_empty(image))
-        else:
-            try:
-                stored = gallery.add_example(MY_SYMBOLS, name, x, thumbnail_png(to_dark_on_light(image)),
-                                             matcher, new_symbol=(mode == "a new symbol" or not existing))
-            except (GalleryError, ValueError) as exc:
-                ui.error_ui("Not registered.", str(exc))
-            else:
-                st.session_state["registered"] = stored
-                st.session_state.pop("sketch_to_register", None)
-                st.rerun()  # redraw the choices and the list with the new symbol
+        register(image, name or "", new_symbol)
+    outcome = state.get("register_outcome")
+    if outcome and outcome[0] == "ok":
+        st.success(f"Registered in {MY_SYMBOLS}. Draw it on the Draw & match page: it should come out on top. "
+                   "The canvas is clear for the next symbol.")
+        st.text(f"Name: {outcome[1]}")
+    elif outcome:
+        ui.error_ui(outcome[1], outcome[2])
+
+
+def confirm(confirm_key: str, target_key: str) -> None:
+    """Checkbox callback: a tick confirms the deletion of the target shown at that moment."""
+    state[confirm_key + "_for"] = state[target_key] if state[confirm_key] else None
+
+
+def unconfirm(confirm_key: str) -> None:
+    """Selectbox callback: another target needs its own confirmation."""
+    state[confirm_key] = False
+    state[confirm_key + "_for"] = None
+
+
+def confirmed_delete(confirm_key: str, target_key: str, delete, message_key: str) -> None:
+    """Button callback for a destructive action: ``delete(target)`` runs only for the target that
+    a tick confirmed, then the tick is spent (the box is unticked), so every deletion needs a fresh
+    confirmation and a second click on the same tick deletes nothing."""
+    target = state.get(confirm_key + "_for")
+    unconfirm(confirm_key)
+    if target is None or target != state.get(target_key):
+        return
+    try:
+        delete(target)
+    except GalleryError as exc:
+        state[message_key] = str(exc)
+
 
 st.subheader(MY_SYMBOLS)
 symbols = gallery.symbols(MY_SYMBOLS)
@@ -57,19 +118,23 @@ else:
             st.image(gallery.thumbnail(s["example_id"]), width=80)
             st.text(f"{s['name']} ({s['examples']})")
     with st.expander("Rename or delete"):
-        target = st.selectbox("Symbol to change", [s["name"] for s in symbols], key="target")
+        target = st.selectbox("Symbol to change", [s["name"] for s in symbols], key="target",
+                              on_change=unconfirm, args=("sure_delete",))
         new = st.text_input("New name", key="new_name")
         c1, c2 = st.columns(2)
-        sure = c2.checkbox("Yes, delete it and all its sketches", key="sure_delete")
-        try:
-            if c1.button("Rename"):
+        sure = c2.checkbox("Yes, delete it and all its sketches", key="sure_delete", on_change=confirm,
+                           args=("sure_delete", "target"))
+        if c1.button("Rename"):
+            try:
                 gallery.rename_symbol(MY_SYMBOLS, target, new)
+            except GalleryError as exc:
+                ui.error_ui("Not changed.", str(exc))
+            else:
                 st.rerun()
-            if c2.button("Delete", type="secondary", disabled=not sure):
-                gallery.delete_symbol(MY_SYMBOLS, target)
-                st.rerun()
-        except GalleryError as exc:
-            ui.error_ui("Not changed.", str(exc))
+        c2.button("Delete", type="secondary", disabled=not sure, on_click=confirmed_delete,
+                  args=("sure_delete", "target", lambda name: gallery.delete_symbol(MY_SYMBOLS, name), "delete_error"))
+        if "delete_error" in state:
+            ui.error_ui("Not deleted.", state.pop("delete_error"))
 
 with st.expander("Share a reference set (export / import)"):
     from siamese.exchange import export_set, import_set
@@ -93,12 +158,11 @@ with st.expander("Share a reference set (export / import)"):
     imported = [n for n in user_sets if n != MY_SYMBOLS]
     if imported:
         st.divider()
-        doomed = st.selectbox("Imported set to delete", imported, key="doomed_set")
-        sure_set = st.checkbox("Yes, delete this whole set", key="sure_delete_set")
-        if st.button("Delete set", disabled=not sure_set):
-            try:
-                gallery.delete_set(doomed)
-            except GalleryError as exc:
-                ui.error_ui("Not deleted.", str(exc))
-            else:
-                st.rerun()
+        st.selectbox("Imported set to delete", imported, key="doomed_set", on_change=unconfirm,
+                     args=("sure_delete_set",))
+        sure_set = st.checkbox("Yes, delete this whole set", key="sure_delete_set", on_change=confirm,
+                               args=("sure_delete_set", "doomed_set"))
+        st.button("Delete set", disabled=not sure_set, on_click=confirmed_delete,
+                  args=("sure_delete_set", "doomed_set", gallery.delete_set, "delete_set_error"))
+        if "delete_set_error" in state:
+            ui.error_ui("Not deleted.", state.pop("delete_set_error"))

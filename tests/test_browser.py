@@ -60,6 +60,7 @@ def test_draw_match_register_restart(browser, real_data_dir, tmp_path):
         page.screenshot(path=str(ARTIFACTS / "draw-seven.png"), full_page=True)
         names = ranked_names(body)
         assert len(names) == 5 and set(names) <= set("0123456789")
+        assert names[0] == "7", names
         assert "What the model saw" in body
 
         page.goto(url + "/register")
@@ -104,4 +105,55 @@ def test_draw_match_register_restart(browser, real_data_dir, tmp_path):
         body = wait_for_text(page, "Rename or delete")  # rendered after the whole list
         page.screenshot(path=str(ARTIFACTS / "after-restart.png"), full_page=True)
         assert {"star <b> (1)", "ring (1)", "zig (1)", "plus (1)"} <= set(body.splitlines())
+        assert errors == []
+
+
+def ink(page, canvas_index=0):
+    from browser import _ink
+    return _ink(page, canvas_index)
+
+
+def test_register_double_click_and_fresh_delete_confirmations(browser, real_data_dir, tmp_path):
+    """One click, one outcome: a double click on Register stores one symbol and shows one message,
+    and the page is then ready for the next sketch (canvas and name cleared). A deletion unticks
+    its confirmation: the next symbol cannot be deleted without a new tick."""
+    env = {"SIAMESE_HOME": str(tmp_path / "home"), "SIAMESE_DATA_DIR": str(real_data_dir)}
+    with app_server(env) as url:
+        page, errors = open_page(browser, url)
+        wait_for_text(page, "Reference sets")
+        page.goto(url + "/register")
+        wait_for_text(page, "No symbols registered yet")
+        for name, shape in (("star", "star"), ("ring", "zero")):
+            page.get_by_label("Name", exact=True).fill(name)
+            page.keyboard.press("Tab")
+            draw(page, SHAPES[shape])
+            time.sleep(1.5)
+            page.get_by_role("button", name="Register").dblclick()
+            body = wait_for_text(page, f"Name: {name}")
+            time.sleep(2)  # let any second run finish
+            body = wait_for_text(page, f"Name: {name}")
+            assert "Not registered" not in body and body.count("Registered in") == 1, body
+            assert page.get_by_label("Name", exact=True).input_value() == ""
+            assert ink(page) == 0  # a clear canvas for the next symbol
+        page.screenshot(path=str(ARTIFACTS / "register-double-click.png"), full_page=True)
+        assert {"star (1)", "ring (1)"} <= set(body.splitlines())
+
+        page.get_by_text("Rename or delete").click()
+        box = page.get_by_text("Yes, delete it and all its sketches")
+        delete = page.get_by_role("button", name="Delete", exact=True)
+        assert delete.is_disabled()
+        box.click()
+        page.wait_for_function("b => !b.disabled", arg=delete.element_handle(), timeout=30_000)
+        delete.click()
+        deadline = time.time() + 30
+        while "star (1)" in page.inner_text("[data-testid='stApp']") and time.time() < deadline:
+            time.sleep(0.5)
+        body = wait_for_text(page, "ring (1)")
+        assert "star (1)" not in body
+        page.screenshot(path=str(ARTIFACTS / "after-delete.png"), full_page=True)
+        assert delete.is_disabled()  # the tick was spent on "star"
+        assert not page.get_by_role("checkbox", name="Yes, delete it and all its sketches").is_checked()
+        delete.click(force=True, timeout=5_000)  # a click on the disabled button does nothing
+        time.sleep(2)
+        assert "ring (1)" in wait_for_text(page, "ring (1)")
         assert errors == []

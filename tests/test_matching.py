@@ -84,3 +84,22 @@ def test_missing_data_still_starts(gallery, matcher, tmp_path, monkeypatch):
     assert [s["name"] for s in gallery.sets()] == [MY_SYMBOLS]
     register(gallery, matcher, "star", SHAPES["star"])
     assert match_sketch(sketch(SHAPES["star"]), gallery, MY_SYMBOLS, matcher).best.symbol == "star"
+
+
+def test_verdict_on_both_sides_of_the_threshold_and_exactly_at_it(gallery):
+    """'match' when the nearest distance is at most the threshold (equal counts as a match), 'new'
+    beyond it; the result carries the threshold it used. A fake matcher keeps this exact."""
+    from test_gallery import FakeMatcher
+
+    fake = FakeMatcher()
+    register(gallery, fake, "seven", SHAPES["seven"])
+    register(gallery, fake, "zero", SHAPES["zero"])
+    query = sketch(jitter(SHAPES["seven"]), width=12)
+    fake.threshold = 1e9
+    d = match_sketch(query, gallery, MY_SYMBOLS, fake).best.distance
+    assert d > 0
+    for threshold, verdict in ((d, "match"), (2 * d, "match"), (float(np.nextafter(np.float32(d), 0)), "new"),
+                               (d / 2, "new"), (0.0, "new")):
+        fake.threshold = threshold
+        res = match_sketch(query, gallery, MY_SYMBOLS, fake)
+        assert (res.verdict, res.best.symbol, res.best.distance, res.threshold) == (verdict, "seven", d, threshold)

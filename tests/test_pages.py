@@ -17,7 +17,10 @@ def offline(monkeypatch, tmp_path):
 
 
 def app(page=None):
+    import ui
     st.cache_resource.clear()  # each test gets its own SIAMESE_HOME
+    st.cache_data.clear()
+    ui._failures.clear()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     if page:
@@ -135,7 +138,7 @@ def test_train_page_tiny_run_and_use_for_matching(real_data_dir, monkeypatch):
 
 
 @pytest.mark.realdata
-def test_evaluate_page_runs_an_evaluation_and_a_map(real_data_dir, monkeypatch):
+def test_evaluate_page_runs_an_evaluation_and_a_map(real_data_dir, monkeypatch, matcher):
     monkeypatch.setenv("SIAMESE_DATA_DIR", str(real_data_dir))
     at = app("pages/4_Evaluate.py")
     at.number_input[0].set_value(10).run()
@@ -144,8 +147,55 @@ def test_evaluate_page_runs_an_evaluation_and_a_map(real_data_dir, monkeypatch):
     metric = at.metric[0]
     assert metric.label == "20-way 1-shot, within-alphabet" and float(metric.value.rstrip("%")) > 50
     assert "over 200 queries" in "\n".join(c.value for c in at.caption)
+    alphabet = "Syriac_(Serto)"  # not the default (first) alphabet: the map must follow the choice
+    at.selectbox[0].select(alphabet).run()
     next(b for b in at.button if b.label == "Draw the map").click().run()
     assert not at.exception, at.exception
+    check_map(at, real_data_dir, alphabet, matcher)
+
+
+def check_map(at, data_dir, alphabet, matcher):
+    """The map shows one point per drawing of ``alphabet`` (counted in the zip, not by the app), 20
+    per character, each labelled with its character and drawer and placed at that drawing's
+    projection on the first two principal components of the alphabet's embeddings (recomputed
+    here, up to each axis' sign), same-character points clustered, and a caption with the count."""
+    import json
+    import zipfile
+
+    import numpy as np
+    import pyarrow as pa
+    from sklearn.decomposition import PCA
+
+    from siamese.data import load_omniglot
+
+    with zipfile.ZipFile(data_dir / "omniglot" / "images_evaluation.zip") as zf:
+        parts = [n.split("/") for n in zf.namelist() if n.endswith(".png")]
+    characters = {p[-2] for p in parts if p[-3] == alphabet}
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 1
+    chart = charts[0].proto
+    spec = json.loads(chart.spec)
+    assert spec["mark"]["type"] == "circle"
+    assert {k: spec["encoding"][k]["field"] for k in ("x", "y", "color")} == {"x": "x", "y": "y", "color": "character"}
+    raw = chart.datasets[0].data.data if chart.datasets else chart.data.data
+    df = pa.ipc.open_stream(raw).read_all().to_pandas()
+    assert len(df) == 20 * len(characters) == 460
+    assert set(df["character"]) == characters
+    assert all(sorted(d) == list(range(1, 21)) for _, d in df.groupby("character")["drawer"])
+    xy = df[["x", "y"]].to_numpy(np.float64)
+    assert np.isfinite(xy).all() and xy[:, 0].var() >= xy[:, 1].var() > 0  # PC 1 carries the most variance
+    centroids = df.groupby("character")[["x", "y"]].transform("mean").to_numpy()
+    within = np.linalg.norm(xy - centroids, axis=1).mean()
+    overall = np.linalg.norm(xy - xy.mean(axis=0), axis=1).mean()
+    assert within < 0.6 * overall  # the shipped model: about 0.27; labels shuffled: about 1.0
+    ev = load_omniglot("evaluation")
+    idx = np.flatnonzero(ev.alphabet_of_image == list(ev.alphabets).index(alphabet))
+    expected = PCA(n_components=2).fit_transform(matcher.embed_inputs(ev.images[idx]))
+    where = {(ev.characters[ev.labels[i]].split("/")[1], int(ev.drawers[i])): k for k, i in enumerate(idx)}
+    expected = expected[[where[c, int(d)] for c, d in zip(df["character"], df["drawer"])]]
+    expected *= np.sign((expected * xy).sum(axis=0))  # a principal axis has no preferred sign
+    np.testing.assert_allclose(xy, expected, atol=1e-3 * np.abs(expected).max())
+    assert f"{len(df)} drawings (20 per character)" in "\n".join(c.value for c in at.caption)
 
 
 def test_evaluate_page_without_data(offline):
@@ -163,3 +213,118 @@ def test_user_text_is_never_rendered_as_markdown(offline):
     rendered = [m.value for m in at.markdown] + [e.value for e in at.error] + [s.value for s in at.success]
     assert not any(n in r for r in rendered for n in ("**bold**", "www.evil.com", "<img"))
     assert {"**bold** (1)", "www.evil.com (1)", "<img src=x onerror=alert(1)> (1)"} <= {t.value for t in at.text}
+
+
+def test_a_failed_start_is_retried_not_remembered(offline, real_data_dir, tmp_path, monkeypatch):
+    """Start with no datasets and no model file, then put them in place: after the short back-off
+    the app finds them without a restart (a failed load used to be cached until the restart)."""
+    import shutil
+
+    import ui
+    model = tmp_path / "later" / "embedding.keras"
+    monkeypatch.setenv("SIAMESE_MODEL", str(model))
+    at = app()
+    body = texts(at)
+    assert "MNIST digits are not available" in body and "could not be loaded" in body
+    data = tmp_path / "no-data"  # the offline fixture's SIAMESE_DATA_DIR
+    data.mkdir()
+    for sub in ("mnist", "omniglot"):
+        (data / sub).symlink_to(real_data_dir / sub)
+    model.parent.mkdir()
+    shutil.copy(ROOT / "assets" / "embedding.keras", model)
+    shutil.copy(ROOT / "assets" / "model_card.json", model.with_suffix(".json"))
+    monkeypatch.setattr(ui, "RETRY_AFTER_S", 3600.0)
+    at.run()  # within the back-off: the failure is served from memory, nothing is retried yet
+    assert "MNIST digits are not available" in texts(at) and "could not be loaded" in texts(at)
+    monkeypatch.setattr(ui, "RETRY_AFTER_S", 0.0)
+    at.run()
+    body = texts(at)
+    assert "not available" not in body and "could not be loaded" not in body, body
+    assert "Digits: 10 symbols, 50 references" in body
+
+
+def test_train_page_pairs_appear_once_mnist_is_in_place(offline, real_data_dir, tmp_path, monkeypatch):
+    import ui
+    monkeypatch.setattr(ui, "RETRY_AFTER_S", 0.0)
+    at = app("pages/3_Train_three_variants.py")
+    assert "no pairs to show" in texts(at)
+    (tmp_path / "no-data").mkdir()
+    (tmp_path / "no-data" / "mnist").symlink_to(real_data_dir / "mnist")
+    at.run()
+    assert "no pairs to show" not in texts(at)
+    assert any(c.value in ("same (1)", "different (0)") for c in at.caption)
+
+
+def outcome_messages(at):
+    return [e.value for e in at.success] + [e.value for e in at.error]
+
+
+def test_one_click_one_outcome_and_a_page_ready_for_the_next_sketch(offline):
+    """Register, then the same click again (a double click, whichever state its rerun sees): one
+    symbol stored, one message. The same sketch under a new name is refused, not stored twice."""
+    at = app("pages/2_Register.py")
+    star = sketch(SHAPES["star"])
+    at.session_state["sketch_to_register"] = star  # the canvas reports nothing under AppTest
+    at.run()
+    at.text_input(key="register_name").input("star").run()
+    next(b for b in at.button if b.label == "Register").click().run()
+    assert [s["name"] for s in Gallery().symbols(MY_SYMBOLS)] == ["star"]
+    assert len(outcome_messages(at)) == 1 and "Registered" in outcome_messages(at)[0]
+    assert at.text_input(key="register_name").value == ""  # ready for the next sketch
+    assert "sketch_to_register" not in at.session_state
+    next(b for b in at.button if b.label == "Register").click().run()  # second click, page already reset
+    assert len(outcome_messages(at)) == 1 and "Registered" in outcome_messages(at)[0]
+    # a second click whose rerun still carries the first click's sketch and name
+    at.session_state["sketch_to_register"] = star
+    at.text_input(key="register_name").input("star").run()
+    next(b for b in at.button if b.label == "Register").click().run()
+    assert len(outcome_messages(at)) == 1 and "Registered" in outcome_messages(at)[0]
+    at.text_input(key="register_name").input("another star").run()
+    next(b for b in at.button if b.label == "Register").click().run()
+    assert outcome_messages(at) == ["Not registered: this is the sketch you just registered."]
+    assert [(s["name"], s["examples"]) for s in Gallery().symbols(MY_SYMBOLS)] == [("star", 1)]
+    at.session_state["sketch_to_register"] = sketch(SHAPES["zigzag"])  # a new sketch registers
+    at.run()
+    next(b for b in at.button if b.label == "Register").click().run()
+    assert sorted(s["name"] for s in Gallery().symbols(MY_SYMBOLS)) == ["another star", "star"]
+
+
+def test_every_deletion_needs_a_fresh_confirmation(offline):
+    for name in ("a", "b", "c"):
+        add_symbol(name, SHAPES["star"])
+    at = app("pages/2_Register.py")
+    at.selectbox(key="target").select("a").run()
+    at.checkbox(key="sure_delete").check().run()
+    next(b for b in at.button if b.label == "Delete").click().run()
+    assert [s["name"] for s in Gallery().symbols(MY_SYMBOLS)] == ["b", "c"]
+    assert at.checkbox(key="sure_delete").value is False  # unticked by the deletion
+    assert next(b for b in at.button if b.label == "Delete").disabled
+    # A stale tick from the browser (the second click of a double click carries the old box state)
+    # enables the button but confirms nothing: the click deletes nothing.
+    at.session_state["sure_delete"] = True
+    at.run()
+    next(b for b in at.button if b.label == "Delete").click().run()
+    assert [s["name"] for s in Gallery().symbols(MY_SYMBOLS)] == ["b", "c"]
+    assert at.checkbox(key="sure_delete").value is False
+    # A tick, then another target chosen: the tick is withdrawn, nothing is deleted.
+    at.checkbox(key="sure_delete").check().run()
+    at.selectbox(key="target").select("c").run()
+    assert at.checkbox(key="sure_delete").value is False
+    at.checkbox(key="sure_delete").check().run()  # a fresh tick for c deletes c
+    next(b for b in at.button if b.label == "Delete").click().run()
+    assert [s["name"] for s in Gallery().symbols(MY_SYMBOLS)] == ["b"]
+
+
+def test_deleting_an_imported_set_needs_a_fresh_confirmation(offline):
+    g = Gallery()
+    for set_name in ("Class A", "Class B"):
+        g.add_set_bulk(set_name, "user", [("x", to_model_input(sketch(SHAPES["one"])), b"png")])
+    at = app("pages/2_Register.py")
+    at.selectbox(key="doomed_set").select("Class A").run()
+    at.checkbox(key="sure_delete_set").check().run()
+    next(b for b in at.button if b.label == "Delete set").click().run()
+    assert at.checkbox(key="sure_delete_set").value is False
+    at.session_state["sure_delete_set"] = True  # a stale tick confirms nothing
+    at.run()
+    next(b for b in at.button if b.label == "Delete set").click().run()
+    assert sorted(s["name"] for s in Gallery().sets()) == ["Class B", MY_SYMBOLS]
