@@ -13,6 +13,7 @@ import streamlit as st  # noqa: E402
 
 from siamese import ModelLoadError, load_matcher  # noqa: E402
 from siamese.gallery import Gallery  # noqa: E402
+from siamese.index import ReferenceIndex  # noqa: E402
 from siamese.preprocess import to_display  # noqa: E402
 
 CANVAS_PX = 280
@@ -85,8 +86,10 @@ def model_picker_ui() -> None:
 
 @st.cache_resource
 def _gallery_resource(home: str):
-    """The reference-set database of one ``SIAMESE_HOME``, shared by all sessions."""
-    return Gallery()
+    """The reference-set database of one ``SIAMESE_HOME`` and its search index (its embeddings
+    cached in memory), shared by all sessions."""
+    gallery = Gallery()
+    return gallery, ReferenceIndex(gallery)
 
 
 @st.cache_resource(show_spinner="Preparing the reference sets…")
@@ -96,7 +99,7 @@ def _default_sets(home: str, data: str) -> bool:
     from siamese.references import seed_default_sets
 
     matcher, _ = load_matcher_cached(os.environ.get("SIAMESE_MODEL") or None)
-    problems = seed_default_sets(_gallery_resource(home), matcher)
+    problems = seed_default_sets(_gallery_resource(home)[0], matcher)
     if problems:
         raise RuntimeError("\n".join(problems))
     return True
@@ -110,7 +113,14 @@ def get_gallery():
 
     home, data = str(home_dir()), str(data_dir())
     _, error = _retrying(("default sets", home, data), lambda: _default_sets(home, data))
-    return _gallery_resource(home), (error.split("\n") if error else [])
+    return _gallery_resource(home)[0], (error.split("\n") if error else [])
+
+
+def get_index() -> ReferenceIndex:
+    """The search index over :func:`get_gallery`'s database (one per server process)."""
+    from siamese.paths import home_dir
+
+    return _gallery_resource(str(home_dir()))[1]
 
 
 def file_slug(name: str) -> str:

@@ -46,8 +46,7 @@ def percentiles(samples_ms):
 
 def bench_match():
     from siamese import load_matcher
-    from siamese.gallery import References
-    from siamese.matching import top_symbols
+    from siamese.index import References, top_symbols
     from siamese.preprocess import to_model_input
 
     t0 = time.perf_counter()
@@ -91,7 +90,7 @@ def bench_embed():
 
 
 def bench_train():
-    from siamese.compare import PRESETS, compare_variants
+    from siamese.compare import PRESETS, compare_variants, pairs_for
     from siamese.pairs import mnist_pairs
 
     print("\n| setting | variant | pairs/s | seconds |")
@@ -99,15 +98,15 @@ def bench_train():
     pairs = mnist_pairs(20_000, seed=0)
     res = compare_variants(pairs, epochs=1, batch_size=16)
     for s in res.summaries.values():
-        print(f"| batch 16, 1 epoch of 20,000 pairs | {s['name']} | {20_000 / s['seconds']:,.0f} | {s['seconds']:.1f} |")
+        print(f"| batch 16, 1 epoch of 20,000 pairs | {s.name} | {20_000 / s.seconds:,.0f} | {s.seconds:.1f} |")
     cfg = PRESETS["classroom"]
     t = time.perf_counter()
-    pairs = mnist_pairs(cfg["n_pairs"], seed=0)
-    res = compare_variants(pairs, cfg["epochs"], cfg["batch_size"])
+    pairs = pairs_for(cfg)
+    res = compare_variants(pairs, cfg.epochs, cfg.batch_size)
     wall = time.perf_counter() - t
     for s in res.summaries.values():
-        rate = cfg["n_pairs"] * cfg["epochs"] / s["seconds"]
-        print(f"| Classroom (batch {cfg['batch_size']}, {cfg['epochs']} epochs) | {s['name']} | {rate:,.0f} | {s['seconds']:.1f} |")
+        rate = cfg.n_pairs * cfg.epochs / s.seconds
+        print(f"| Classroom (batch {cfg.batch_size}, {cfg.epochs} epochs) | {s.name} | {rate:,.0f} | {s.seconds:.1f} |")
     print(f"\nClassroom preset wall time, all three variants, pairs included: {wall:.1f} s")
 
 
@@ -140,22 +139,22 @@ def bench_memory():
     from browser import rss_mb
     from siamese import load_matcher
     from siamese.compare import compare_variants
-    from siamese.gallery import MY_SYMBOLS, Gallery, thumbnail_png
-    from siamese.matching import match_sketch
+    from siamese.gallery import MY_SYMBOLS, Gallery
+    from siamese.index import ReferenceIndex
+    from siamese.matching import match_sketch, register_sketch
     from siamese.pairs import mnist_pairs
-    from siamese.preprocess import to_dark_on_light, to_model_input
     import tempfile
 
     matcher = load_matcher()
     with tempfile.TemporaryDirectory() as home:
         gallery = Gallery(Path(home) / "g.sqlite3")
+        index = ReferenceIndex(gallery)
         for i in range(20):
-            img = canvas_sketch(1000 + i)
-            gallery.add_example(MY_SYMBOLS, f"s{i}", to_model_input(img), thumbnail_png(to_dark_on_light(img)), matcher)
+            register_sketch(canvas_sketch(1000 + i), gallery, MY_SYMBOLS, f"s{i}", matcher)
         print(f"\nRSS after start-up: {rss_mb():.0f} MB")
         for round_ in range(4):
             for i in range(50):
-                match_sketch(canvas_sketch(i), gallery, MY_SYMBOLS, matcher)
+                match_sketch(canvas_sketch(i), index, MY_SYMBOLS, matcher)
             print(f"RSS after {50 * (round_ + 1)} matches: {rss_mb():.0f} MB")
     pairs = mnist_pairs(2_000, seed=0)
     for k in range(10):

@@ -2,8 +2,8 @@
 import streamlit as st
 
 import ui
-from siamese.matching import match_sketch
-from siamese.preprocess import why_empty
+from siamese.gallery import SetKind
+from siamese.matching import Verdict, match_sketch
 
 st.title("Draw & match")
 matcher = ui.require_matcher()
@@ -13,23 +13,23 @@ for p in problems:
 
 sets = gallery.sets()
 labels = {s["name"]: f"{s['name']} ({ui.count(s['symbols'], 'symbol')})" for s in sets}
-default = next((i for i, s in enumerate(sets) if s["kind"] == "digits"), 0)
+default = next((i for i, s in enumerate(sets) if s["kind"] == SetKind.DIGITS), 0)
 set_name = st.selectbox("Reference set", list(labels), index=default, format_func=labels.get)
 
 left, right = st.columns([1, 1])  # the 280 px canvas fits even at 1024 px with the sidebar open
 with left:
     image = ui.canvas_ui("draw")
     st.caption("Draw one symbol. The toolbar above the canvas undoes, redoes and clears.")
-result = match_sketch(image, gallery, set_name, matcher, background=ui.CANVAS_BACKGROUND)
+result = match_sketch(image, ui.get_index(), set_name, matcher, background=ui.CANVAS_BACKGROUND)
 
 with right:
-    if result.verdict == "empty":
-        st.info(why_empty(image, ui.CANVAS_BACKGROUND))
-    elif result.verdict == "no references":
+    if result.verdict == Verdict.EMPTY:
+        st.info(result.reason)
+    elif result.verdict == Verdict.NO_REFERENCES:
         st.info("This reference set is empty. Register a symbol on the Register page first.")
     else:
         best = result.best
-        if result.verdict == "match":
+        if result.verdict == Verdict.MATCH:
             st.success(f"Match at distance {best.distance:.2f} (threshold {result.threshold:.2f}).")
             st.metric("Best match", best.symbol)
         else:

@@ -1,11 +1,13 @@
 """Register: teach the app a new symbol from ONE sketch."""
 import hashlib
 
+import numpy as np
 import streamlit as st
 
 import ui
-from siamese.gallery import MY_SYMBOLS, GalleryError, input_to_bytes, thumbnail_png
-from siamese.preprocess import to_dark_on_light, to_model_input, why_empty
+from siamese.gallery import MY_SYMBOLS, GalleryError, SetKind
+from siamese.matching import register_sketch
+from siamese.preprocess import to_dark_on_light, to_model_input
 
 BG = ui.CANVAS_BACKGROUND
 state = st.session_state
@@ -36,27 +38,22 @@ def register(image, name: str, new_symbol: bool) -> None:
     and name, or an empty form once the page has been cleared for the next sketch) changes
     nothing and keeps its message; the same sketch under a new name is refused, not stored twice.
     """
-    x = to_model_input(image, background=BG)
-    last = state.get("register_last")  # (fingerprint of the stored input, stored name)
-    fingerprint = hashlib.sha256(input_to_bytes(x)).hexdigest() if x is not None else None
-    if last and (fingerprint == last[0] and name.strip() == last[1] or x is None and not name.strip()):
+    last = state.get("register_last")  # (fingerprint of the registered sketch, stored name)
+    fingerprint = None if image is None else hashlib.sha256(np.ascontiguousarray(image).tobytes()).hexdigest()
+    if last and (fingerprint == last[0] and name.strip() == last[1] or image is None and not name.strip()):
         return  # the second click of a double click
-    if x is None:
-        state["register_outcome"] = ("error", "Not registered.", why_empty(image, BG))
-        return
     if last and fingerprint == last[0]:
         state["register_outcome"] = ("error", "Not registered: this is the sketch you just registered.",
                                      f"It is stored as “{last[1]}”. Clear the canvas and draw the next symbol.")
         return
     try:
-        stored = gallery.add_example(MY_SYMBOLS, name, x, thumbnail_png(to_dark_on_light(image, BG)), matcher,
-                                     new_symbol=new_symbol)
-    except (GalleryError, ValueError) as exc:
+        done = register_sketch(image, gallery, MY_SYMBOLS, name, matcher, new_symbol, background=BG)
+    except GalleryError as exc:  # an empty sketch too (EmptySketchError)
         state["register_outcome"] = ("error", "Not registered.", str(exc))
         return
     # Recorded before any other Streamlit call: a rerun that interrupts this one finds it done.
-    state["register_last"] = (fingerprint, stored)
-    state["register_outcome"] = ("ok", stored)
+    state["register_last"] = (fingerprint, done.name)
+    state["register_outcome"] = ("ok", done.name)
     state["register_canvas"] = state.get("register_canvas", 0) + 1
     state["register_reset"] = True
     state.pop("sketch_to_register", None)
@@ -139,7 +136,7 @@ else:
 with st.expander("Share a reference set (export / import)"):
     from siamese.exchange import export_set, import_set
 
-    user_sets = [s["name"] for s in gallery.sets() if s["kind"] == "user"]
+    user_sets = [s["name"] for s in gallery.sets() if s["kind"] == SetKind.USER]
     to_export = st.selectbox("Set to export", user_sets, key="export_set")
     st.download_button("Export as zip", data=lambda: export_set(gallery, to_export), mime="application/zip",  # built on click
                        file_name=ui.file_slug(to_export) + ".zip", disabled=not to_export)

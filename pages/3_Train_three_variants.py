@@ -1,9 +1,11 @@
 """Train the lecture's three pair models side by side and watch why the Siamese network wins."""
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
 import ui
-from siamese.compare import PRESETS, story
+from siamese.compare import DATASETS, PRESETS, JobSnapshot, JobStatus, PairTrainingSettings
 from siamese.models import VARIANTS
 
 st.title("Train the three variants")
@@ -16,6 +18,7 @@ st.markdown(
     "cross-entropy and Adam. Pair accuracy counts a prediction as *same* when its probability ≥ 0.5.")
 
 job = ui.training_job()
+locked = job.snapshot().running  # the controls wait while a training runs
 
 with st.expander("What the lecture claims, and what we measured on this CPU"):
     st.markdown(
@@ -49,100 +52,92 @@ with st.expander("The three models (Keras summaries)"):
         st.code(summary, language=None)
 
 c1, c2, c3 = st.columns(3)
-dataset = c1.radio("Data", ["mnist", "omniglot"], format_func={"mnist": "MNIST digits",
-                   "omniglot": "Omniglot background alphabets"}.get, disabled=job.running)
-preset = c2.radio("Preset", ["classroom", "lecture", "manual"], disabled=job.running,
+dataset = c1.radio("Data", list(DATASETS), format_func={"mnist": "MNIST digits",
+                   "omniglot": "Omniglot background alphabets"}.get, disabled=locked)
+preset = c2.radio("Preset", [*PRESETS, "manual"], disabled=locked,
                   format_func={"classroom": "Classroom (about a minute)",
                                "lecture": "Lecture settings (batch 16, 10 epochs, all 120,000 pairs)",
                                "manual": "Manual"}.get)
-settings = dict(PRESETS.get(preset, PRESETS["classroom"]))
 if preset == "manual":
-    settings["epochs"] = c3.slider("Epochs", 1, 20, 3, disabled=job.running)
-    settings["batch_size"] = c3.select_slider("Batch size", [16, 32, 64, 128, 256], 64, disabled=job.running)
-    settings["n_pairs"] = c3.select_slider("Training pairs", [2_000, 10_000, 30_000, 60_000, 120_000], 30_000,
-                                           disabled=job.running)
+    settings = PairTrainingSettings(
+        epochs=c3.slider("Epochs", 1, 20, 3, disabled=locked),
+        batch_size=c3.select_slider("Batch size", [16, 32, 64, 128, 256], 64, disabled=locked),
+        n_pairs=c3.select_slider("Training pairs", [2_000, 10_000, 30_000, 60_000, 120_000], 30_000,
+                                 disabled=locked))
 else:
-    n = "all" if settings["n_pairs"] is None else f"{settings['n_pairs']:,}"
-    c3.markdown(f"{settings['epochs']} epochs, batch {settings['batch_size']}, {n} training pairs")
+    settings = PRESETS[preset]
+    n = "all" if settings.n_pairs is None else f"{settings.n_pairs:,}"
+    c3.markdown(f"{settings.epochs} epochs, batch {settings.batch_size}, {n} training pairs")
 s1, s2 = st.columns([1, 3])
-seed = s1.number_input("Seed", 0, 99, 0, disabled=job.running,
+seed = s1.number_input("Seed", 0, 99, 0, disabled=locked,
                        help="Same seed, same pairs and same starting weights for all three models.")
 lecture_init = s2.checkbox(
-    "Siamese head with the lecture's random initialisation", disabled=job.running,
+    "Siamese head with the lecture's random initialisation", disabled=locked,
     help="By default the last Dense of the Siamese model starts with weight -1 and bias +1: a prior "
          "that a small distance means 'same'. With a random start, a positive weight says 'far apart "
          "means same'; training then shrinks every distance to zero instead of flipping the sign and "
          "the model sticks at 50% (about 3 runs in 4 on MNIST). Tick it to see that happen.")
 
 b1, b2 = st.columns([1, 5])
-if b1.button("Train", type="primary", disabled=job.running):
-    if not job.start({"dataset": dataset, "seed": int(seed), "lecture_init": lecture_init, **settings}):
+if b1.button("Train", type="primary", disabled=locked):
+    if not job.start(replace(settings, dataset=dataset, seed=int(seed), lecture_init=lecture_init)):
         st.warning("A training is already running on this server: watch it below.")
     st.rerun()
-if b2.button("Stop", disabled=not job.running):
+if b2.button("Stop", disabled=not locked):
     job.stop()
 
 
 @st.fragment(run_every=2.0)
-def live():
+def live(controls_locked: bool):
     """Redrawn every 2 s: progress, charts, and at the end the results (not more often: on 2
     cores the redraws slow the training)."""
-    if job.result is None:
+    snap = job.snapshot()
+    history = snap.history
+    if snap.status is JobStatus.IDLE:
         st.info("Press Train. Everyone on this server sees the same training: one at a time.")
         return
-    epochs, batches, summaries = job.result.snapshot()
-    cfg = job.config
-    if job.running:
-        done = len(epochs) / (cfg["epochs"] * len(VARIANTS))
-        current = VARIANTS.get(job.result.current or "", ("…",))[0]
-        st.progress(min(done, 1.0), text=f"{job.status}: {current}")
-    elif job.error:
+    if snap.running:
+        current = VARIANTS[history.current][0] if history.current else "…"
+        st.progress(snap.progress, text=f"{snap.status}: {current}")
+    elif snap.error:
         st.error("Training failed; the app is still usable.")
-        st.text(job.error)
-    if job.pairs is not None:
-        st.caption(job.pairs.description)
-    if batches:
-        ui.history_charts(pd.DataFrame(epochs), pd.DataFrame(batches))
-    if not job.running and job.status == "stopped" and not epochs:
+        st.text(snap.error)
+    if snap.pairs_description is not None:
+        st.caption(snap.pairs_description)
+    if batches := history.batch_rows():
+        ui.history_charts(pd.DataFrame(history.epoch_rows()), pd.DataFrame(batches))
+    if snap.status is JobStatus.STOPPED and not history.epochs_done:
         st.info("Stopped before the first epoch ended, so there are no epoch results; the within-epoch "
                 "curve above is kept.")
-    elif not job.running and summaries:
-        finished_ui(epochs, summaries)
-        if st.session_state.get("was_running"):
-            st.session_state["was_running"] = False
+    elif not snap.running and history.summaries:
+        finished_ui(snap)
+        if controls_locked:
             st.rerun(scope="app")  # re-enable the controls
-    st.session_state["was_running"] = job.running
 
 
-def finished_ui(epochs, summaries):
-    rows = []
-    for key, s in summaries.items():
-        last = [r for r in epochs if r["variant"] == s["name"]][-1:] or [{}]
-        rows.append({"variant": s["name"], "parameters": s["params"],
-                     "train pair accuracy": last[0].get("pair_accuracy"),
-                     "validation pair accuracy": last[0].get("val_pair_accuracy"),
-                     "epochs": len([r for r in epochs if r["variant"] == s["name"]]),
-                     "seconds": round(s["seconds"] or 0, 1)})
-    st.subheader("Results" + (" (stopped early)" if job.status == "stopped" else ""))
-    st.dataframe(pd.DataFrame(rows), hide_index=True,
+def finished_ui(snap: JobSnapshot):
+    st.subheader("Results" + (" (stopped early)" if snap.status is JobStatus.STOPPED else ""))
+    st.dataframe(pd.DataFrame(snap.history.results_table()), hide_index=True,
                  column_config={"train pair accuracy": st.column_config.NumberColumn(format="%.3f"),
                                 "validation pair accuracy": st.column_config.NumberColumn(format="%.3f")})
-    st.markdown("**What this run measured.** " + story(job.result))
+    st.markdown("**What this run measured.** " + snap.history.story())
     st.markdown(
         "**Why.** The two concatenating models must learn, from raw pixels, a rule that compares *any* "
         "two images; one Dense unit on two concatenated 128-vectors has no built-in notion of "
         "comparison, so they stay near chance. The Siamese model is given the comparison for free: one "
         "tower maps both images into the same space and the distance between them is all the last "
         "layer sees, so it only has to learn an embedding in which images of the same class are close.")
-    if "siamese" not in job.result.models:
+    if not snap.siamese_trained:
         return
-    if job.saved_path is None and st.button("Use this Siamese model for matching"):
+    saved = snap.saved_path
+    if saved is None and st.button("Use this Siamese model for matching"):
         try:
-            st.session_state["model_path"] = str(job.save_siamese())
+            saved = job.save_siamese()
+            st.session_state["model_path"] = str(saved)
         except ValueError as exc:
             st.error(str(exc))
-    if job.saved_path is not None:
+    if saved is not None:
         st.success("This Siamese model is saved next to the shipped one. Choose it in the sidebar's "
                    "Model list on Draw & match (it is already selected if you saved it).")
 
-live()
+live(locked)

@@ -17,8 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from . import paths
 
 
@@ -27,41 +25,11 @@ def _bar(total: int, desc: str):
     return tqdm(total=total, desc=desc, unit="ep", file=sys.stderr, dynamic_ncols=True)
 
 
-def one_shot_report(model, seed: int = 0) -> dict:
-    """One-shot accuracies of an embedding model on data it never trained on.
-
-    Omniglot evaluation alphabets: both protocols, N = 5 and 20, K = 1 and 5. MNIST test digits:
-    10-way 1-shot (one reference per digit). Returns a dict of :meth:`EvalResult.as_dict` rows.
-    """
-    from .data import load_mnist, load_omniglot
-    from .embedding_training import embed_array
-    from .evaluation import evaluate
-    from .preprocess import batch_to_model_input
-
-    ev = load_omniglot("evaluation")
-    emb = embed_array(model, ev.images)
-    rows = []
-    for protocol in ("within-alphabet", "random"):
-        for way in (5, 20):
-            for shot in (1, 5):
-                res = evaluate(emb, ev.labels, ev.alphabet_of_image, ev.drawers, way, shot, protocol,
-                               episodes=max(40, 1000 // way), seed=seed)
-                print(res, file=sys.stderr)
-                rows.append(res.as_dict())
-    _, (x_test, y_test) = load_mnist()
-    x, _ = batch_to_model_input(x_test)
-    res = evaluate(embed_array(model, x), y_test.astype(int), np.zeros(len(y_test), int), None, 10, 1,
-                   "random", episodes=100, seed=seed)
-    print("MNIST test digits,", res, file=sys.stderr)
-    mnist = res.as_dict() | {"protocol": "mnist-digits"}
-    return {"omniglot_evaluation": rows, "mnist_test": mnist}
-
-
 def cmd_train(args) -> None:
+    from .card import write_card
     from .data import load_omniglot
-    from .embedding_training import TrainConfig, check_episodes, embed_array, split_background, train_embedding
-    from .evaluation import calibrate_threshold, error_rates, pair_distances
-    from .matcher import file_model_id
+    from .embedding_training import TrainConfig, check_episodes, split_background, train_embedding
+    from .report import trained_embedding_card
 
     try:  # the settings are checked before the data is loaded, the episodes right after
         cfg = TrainConfig(episodes=args.episodes, way=args.way, queries=args.queries, seed=args.seed,
@@ -85,66 +53,29 @@ def cmd_train(args) -> None:
     tmp = out.with_name(out.stem + ".tmp.keras")
     model.save(tmp)
     tmp.replace(out)  # atomic: never a half-written model file
-
-    _, val = split_background(bg)
-    val_alphabets = ", ".join(bg.alphabets[np.unique(bg.alphabet_of_image[val])])
-    val_emb = embed_array(model, bg.images[val])
-    dist, same = pair_distances(val_emb, bg.labels[val], n_pairs=4000, seed=args.seed)
-    calib = calibrate_threshold(dist, same)
-    ev = load_omniglot("evaluation")
-    ev_dist, ev_same = pair_distances(embed_array(model, ev.images), ev.labels, n_pairs=4000, seed=args.seed)
-    card = {
-        "model_id": file_model_id(out),
-        "file": out.name,
-        "architecture": f"Conv-4 (4 x [Conv 3x3, 64 filters, BatchNorm, ReLU], MaxPool 2 after the first "
-                        f"{cfg.pooled_blocks})" + (" -> PCA projection (fitted on training alphabets)"
-                                                   if cfg.projection_dim else "")
-                        + f" -> {model.output_shape[-1]}-d embedding",
-        "parameters": int(model.count_params()),
-        "size_bytes": out.stat().st_size,
-        "input": "(n, 28, 28) float32 in [0, 1], ink = 1, from siamese.preprocess.to_model_input",
-        "loss": "prototypical (Snell et al. 2017): softmax over negative squared Euclidean distances "
-                "to class prototypes" + (f" divided by a temperature of {cfg.temperature:g}"
-                                         if cfg.temperature != 1 else "") + ", episodic",
-        "data": "Omniglot background alphabets only (26 for training, 4 held out for validation: "
-                + val_alphabets + "), classes augmented by 90-degree rotations"
-                + (" and mirror images" if cfg.mirror else "") + ", every image "
-                + ("by a small random affine distortion (rotation, scale, shear, shift)" if cfg.distort > 0
-                   else "by shifts of up to 2 px")
-                + "; evaluation alphabets never used in training or selection",
-        "command": "python -m siamese " + " ".join(sys.argv[1:]) if args.command_line is None else args.command_line,
-        "seed": args.seed,
-        "config": history["config"],
-        "train_seconds": round(history["train_seconds"], 1),
-        "machine": args.machine,
-        "validation_history": history["validation"],
-        "threshold": calib["threshold"],
-        "threshold_calibration": {
-            "method": "equal error rate on 4,000 pairs (half same character, different drawers) from "
-                      "the held-out background alphabets",
-            "validation": calib,
-            "evaluation_alphabets": error_rates(ev_dist, ev_same, calib["threshold"]),
-        },
-        "results": one_shot_report(model, seed=args.seed),
-        "created": time.strftime("%Y-%m-%d"),
-    }
+    command = "python -m siamese " + " ".join(sys.argv[1:]) if args.command_line is None else args.command_line
+    card = trained_embedding_card(model, out, bg, cfg, history, seed=args.seed, command=command, machine=args.machine,
+                                  log=lambda line: print(line, file=sys.stderr))
     card_path = out.with_name("model_card.json") if args.card is None else Path(args.card)
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    write_card(card_path, card)
     print(f"wrote {out} and {card_path}", file=sys.stderr)
 
 
 def cmd_evaluate(args) -> None:
-    from .data import load_omniglot
-    from .embedding_training import embed_array
-    from .evaluation import evaluate
     from .matcher import load_matcher
+    from .report import evaluation_accuracy
 
     matcher = load_matcher(args.model)
-    ev = load_omniglot("evaluation")
-    emb = embed_array(matcher.model, ev.images)
-    bar = _bar(args.episodes or max(40, -(-400 // args.way)), "episodes")
-    res = evaluate(emb, ev.labels, ev.alphabet_of_image, ev.drawers, args.way, args.shot, args.protocol,
-                   episodes=args.episodes, seed=args.seed, progress=lambda d, t: bar.update(1))
+    bar = None
+
+    def progress(done, total):  # the bar opens at the first episode, once the data are embedded
+        nonlocal bar
+        if bar is None:
+            bar = _bar(total, "episodes")
+        bar.update(1)
+
+    res = evaluation_accuracy(matcher.model, args.way, args.shot, args.protocol, episodes=args.episodes,
+                              seed=args.seed, progress=progress)
     bar.close()
     print(res)
     if args.json:
@@ -152,79 +83,54 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_compare(args) -> None:
-    from .compare import PRESETS, compare_variants, story
-    from .pairs import mnist_pairs, omniglot_pairs
+    from dataclasses import asdict, replace
 
-    settings = dict(PRESETS[args.preset])
-    for key in ("epochs", "batch_size", "n_pairs"):
-        if getattr(args, key) is not None:
-            settings[key] = getattr(args, key)
+    from .compare import PRESETS, Comparison, compare_variants, pairs_for
+
+    sizes = {k: getattr(args, k) for k in ("epochs", "batch_size", "n_pairs") if getattr(args, k) is not None}
+    try:
+        settings = replace(PRESETS[args.preset], dataset=args.dataset, seed=args.seed,
+                           lecture_init=args.lecture_init, **sizes)
+    except ValueError as exc:
+        raise SystemExit(f"python -m siamese compare: {exc}") from None
     t0 = time.perf_counter()
-    pairs = (mnist_pairs if args.dataset == "mnist" else omniglot_pairs)(settings["n_pairs"], seed=args.seed)
+    pairs = pairs_for(settings)
     print(pairs.description, file=sys.stderr)
     from tqdm import tqdm
-    bar = tqdm(total=3 * settings["epochs"], desc="epochs", unit="epoch", file=sys.stderr)
-    result = None
-
-    def progress():
-        done = len(result.epochs) if result is not None else 0
-        bar.update(done - bar.n)
-
-    from .compare import Comparison
+    bar = tqdm(total=3 * settings.epochs, desc="epochs", unit="epoch", file=sys.stderr)
     result = Comparison()
-    compare_variants(pairs, settings["epochs"], settings["batch_size"], seed=args.seed,
-                     lecture_init=args.lecture_init, result=result, on_update=progress)
+    compare_variants(pairs, settings.epochs, settings.batch_size, seed=settings.seed,
+                     lecture_init=settings.lecture_init, result=result,
+                     on_update=lambda: bar.update(result.snapshot().epochs_done - bar.n))
     bar.close()
     wall = time.perf_counter() - t0
-    for row in result.epochs:
-        print(f"{row['variant']:36s} epoch {row['epoch']:2d}: train {row['pair_accuracy']:.3f} "
-              f"val {row['val_pair_accuracy']:.3f} ({row['seconds']:.1f} s)")
-    print(story(result))
+    history = result.snapshot()
+    for row in history.epoch_rows():
+        print(f"{row.variant:36s} epoch {row.epoch:2d}: train {row.pair_accuracy:.3f} "
+              f"val {row.val_pair_accuracy:.3f} ({row.seconds:.1f} s)")
+    print(history.story())
     print(f"wall time {wall:.1f} s (pairs included)")
     if args.json:
-        out = {"dataset": args.dataset, "preset": args.preset, "settings": settings, "seed": args.seed,
-               "lecture_init": args.lecture_init, "pairs": pairs.description, "wall_seconds": round(wall, 1),
-               "variants": {k: {**s, "epochs": [r for r in result.epochs if r["variant"] == s["name"]]}
-                            for k, s in result.summaries.items()}}
+        out = {"dataset": settings.dataset, "preset": args.preset,
+               "settings": {"epochs": settings.epochs, "batch_size": settings.batch_size, "n_pairs": settings.n_pairs},
+               "seed": settings.seed, "lecture_init": settings.lecture_init, "pairs": pairs.description,
+               "wall_seconds": round(wall, 1),
+               "variants": {k: {**asdict(s), "epochs": [asdict(r) for r in history.epochs[k]]}
+                            for k, s in history.summaries.items()}}
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
 
 
 def cmd_digits_unseen(args) -> None:
     """Train on MNIST digits 0-7 only, then test one-shot recognition of 8 and 9."""
-    from .data import load_mnist
-    from .embedding_training import TrainConfig, embed_array, train_episodic
-    from .evaluation import evaluate, per_class_accuracy
-    from .preprocess import batch_to_model_input
+    from .unseen_digits import run_unseen_digits
 
-    (x, y), (xt, yt) = load_mnist()
-    seen = y < 8
-    x_seen, _ = batch_to_model_input(x[seen])
-    xt_in, _ = batch_to_model_input(xt)
-    yt = yt.astype(int)
-    groups = np.zeros(len(yt), int)
-
-    def validate(model):  # on test digits 0-7 only: 8 and 9 never enter training or selection
-        keep = yt < 8
-        return evaluate(embed_array(model, xt_in[keep]), yt[keep], groups[keep], None, 8, 1, "random",
-                        episodes=25, seed=1).accuracy
-
-    cfg = TrainConfig(episodes=args.episodes, way=8, queries=5, seed=args.seed, validate_every=250)
-    model, history = train_episodic(x_seen, y[seen].astype(int), cfg, validate, rotations=1,
-                                    log=lambda s: print(s, file=sys.stderr))
-    emb = embed_array(model, xt_in)
-    nine = yt >= 8
-    pair = evaluate(emb[nine], yt[nine], groups[nine], None, 2, 1, "random", episodes=500, seed=args.seed)
-    ten = evaluate(emb, yt, groups, None, 10, 1, "random", episodes=200, seed=args.seed)
-    per = per_class_accuracy(ten, yt)
-    print(f"trained on digits 0-7 ({seen.sum():,} images, {history['train_seconds']:.0f} s)")
-    print(f"8 vs 9, 1-shot (never seen): {pair}")
-    print(f"all ten digits, 10-way 1-shot: {ten}")
-    print("per digit: " + ", ".join(f"{d}: {100 * c / n:.0f}%" for d, (c, n) in sorted(per.items())))
+    res = run_unseen_digits(args.episodes, args.seed, log=lambda line: print(line, file=sys.stderr))
+    print(f"trained on digits 0-7 ({res.n_seen:,} images, {res.train_seconds:.0f} s)")
+    print(f"8 vs 9, 1-shot (never seen): {res.eight_vs_nine}")
+    print(f"all ten digits, 10-way 1-shot: {res.ten_way}")
+    print("per digit: " + ", ".join(f"{d}: {100 * c / n:.0f}%" for d, (c, n) in sorted(res.per_digit.items())))
     if args.json:
-        Path(args.json).write_text(json.dumps({
-            "train_seconds": round(history["train_seconds"], 1), "episodes": args.episodes, "seed": args.seed,
-            "eight_vs_nine": pair.as_dict(), "ten_way": ten.as_dict(),
-            "per_digit": {str(d): round(c / n, 4) for d, (c, n) in sorted(per.items())}}, indent=2) + "\n")
+        Path(args.json).write_text(json.dumps(res.as_dict(), indent=2) + "\n")
 
 
 def main(argv=None) -> None:
@@ -234,7 +140,7 @@ def main(argv=None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train the matcher's embedding network")
-    t.add_argument("--out", default=str(paths.ASSETS_DIR / "embedding.keras"))
+    t.add_argument("--out", default=str(paths.SHIPPED_MODEL))
     t.add_argument("--card", default=None, help="model card path (default: model_card.json next to --out)")
     t.add_argument("--episodes", type=int, default=TrainConfig.episodes)
     t.add_argument("--way", type=int, default=TrainConfig.way)

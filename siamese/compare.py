@@ -1,56 +1,203 @@
-"""Train the lecture's three pair models on the same pairs, one after another, with live history.
+"""A pair-training run: the lecture's three pair models trained on the same pairs, one after
+another, with live history, and the server-wide job that runs one such run at a time.
 
 Each variant is compiled the lecture's way: binary cross-entropy, Adam (Keras defaults), and pair
-accuracy = the predicted probability of "same" thresholded at 0.5. Histories are pushed to a
-callback per batch and per epoch, so a page can chart them while training runs; a
-``threading.Event`` stops training within one batch.
+accuracy = the predicted probability of "same" thresholded at 0.5. Histories are recorded per
+batch and per epoch, keyed by variant (the keys of :data:`siamese.models.VARIANTS`), so a page can
+chart them while training runs; a ``threading.Event`` stops training within one batch.
 """
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Literal, get_args
 
 from .models import VARIANTS
 
-PRESETS = {
+Dataset = Literal["mnist", "omniglot"]
+DATASETS: tuple[str, ...] = get_args(Dataset)
+
+
+def _whole_number(what: str, value, least: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ValueError(f"{what} must be a whole number of at least {least}, not {value!r}")
+
+
+@dataclass(frozen=True)
+class PairTrainingSettings:
+    """What a pair-training run trains on and how; checked when it is built.
+
+    Attributes:
+        epochs, batch_size: as in ``Model.fit``; whole numbers ≥ 1.
+        n_pairs: training pairs (≥ 2), or None for the full set (120,000 pairs on MNIST: one
+            positive and one negative per training image, :func:`siamese.pairs.mnist_pairs`).
+        dataset: ``"mnist"`` (digits) or ``"omniglot"`` (background alphabets).
+        seed: whole number ≥ 0; the same pairs and the same starting weights for all variants.
+        lecture_init: True builds the Siamese head with Keras's random initial kernel (the
+            lecture's exact model); False uses the "close means same" prior.
+
+    Raises:
+        ValueError: one line naming the refused value.
+    """
+    epochs: int
+    batch_size: int
+    n_pairs: int | None
+    dataset: Dataset = "mnist"
+    seed: int = 0
+    lecture_init: bool = False
+
+    def __post_init__(self):
+        if self.dataset not in DATASETS:
+            raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, not {self.dataset!r}")
+        _whole_number("epochs", self.epochs, 1)
+        _whole_number("batch size", self.batch_size, 1)
+        if self.n_pairs is not None:
+            _whole_number("training pairs", self.n_pairs, 2)
+        _whole_number("seed", self.seed, 0)
+        if not isinstance(self.lecture_init, bool):
+            raise ValueError(f"lecture_init must be True or False, not {self.lecture_init!r}")
+
+
+PRESETS: dict[str, PairTrainingSettings] = {
     # Sized so all three variants finish in about a minute on a 2-core laptop CPU.
-    "classroom": {"epochs": 5, "batch_size": 64, "n_pairs": 50_000},
+    "classroom": PairTrainingSettings(epochs=5, batch_size=64, n_pairs=50_000),
     # The lecture's settings: batch 16, 10 epochs, the full 60k-image pair set (120,000 pairs).
-    "lecture": {"epochs": 10, "batch_size": 16, "n_pairs": None},
+    "lecture": PairTrainingSettings(epochs=10, batch_size=16, n_pairs=None),
 }
+"""The named settings (Train page and ``python -m siamese compare --preset``); change the dataset,
+seed or initialisation with :func:`dataclasses.replace`."""
+
+
+def pairs_for(settings: PairTrainingSettings):
+    """The :class:`siamese.pairs.PairData` the settings ask for (raises DatasetError without data)."""
+    from . import pairs
+
+    build = pairs.mnist_pairs if settings.dataset == "mnist" else pairs.omniglot_pairs
+    return build(settings.n_pairs, seed=settings.seed)
+
+
+@dataclass(frozen=True)
+class EpochRow:
+    """One epoch of one variant. ``variant`` is its display name (chart legend, JSON); ``partial``
+    marks an epoch cut short by Stop (its train metrics cover only the batches run)."""
+    variant: str
+    epoch: int
+    loss: float
+    pair_accuracy: float
+    val_loss: float
+    val_pair_accuracy: float
+    seconds: float
+    partial: bool
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """Running train metrics within an epoch; ``progress`` counts epochs done, fractional."""
+    variant: str
+    progress: float
+    loss: float
+    pair_accuracy: float
+
+
+@dataclass(frozen=True)
+class VariantSummary:
+    """One variant of a run: display name, parameter count, training seconds (None while it
+    trains) and whether Stop cut it short."""
+    name: str
+    params: int
+    seconds: float | None = None
+    stopped: bool = False
+
+
+def _empty() -> Mapping:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class History:
+    """What a run recorded, copied at one moment; every mapping is keyed by variant key, in
+    training order, and a variant has rows only once it has a summary."""
+    epochs: Mapping[str, tuple[EpochRow, ...]] = field(default_factory=_empty)
+    batches: Mapping[str, tuple[BatchRow, ...]] = field(default_factory=_empty)
+    summaries: Mapping[str, VariantSummary] = field(default_factory=_empty)
+    current: str | None = None
+    """The variant started last while the run goes on (it may still be building), None once the
+    run has ended."""
+
+    @property
+    def epochs_done(self) -> int:
+        return sum(len(rows) for rows in self.epochs.values())
+
+    def epoch_rows(self) -> list[EpochRow]:
+        return [row for rows in self.epochs.values() for row in rows]
+
+    def batch_rows(self) -> list[BatchRow]:
+        return [row for rows in self.batches.values() for row in rows]
+
+    def results_table(self) -> list[dict]:
+        """One row per variant: its last epoch's pair accuracies (None before its first epoch ends),
+        its epoch count and its training time in seconds, to 0.1 s."""
+        rows = []
+        for key, s in self.summaries.items():
+            epochs = self.epochs.get(key, ())
+            last = epochs[-1] if epochs else None
+            rows.append({"variant": s.name, "parameters": s.params,
+                         "train pair accuracy": None if last is None else last.pair_accuracy,
+                         "validation pair accuracy": None if last is None else last.val_pair_accuracy,
+                         "epochs": len(epochs), "seconds": round(s.seconds or 0, 1)})
+        return rows
+
+    def story(self) -> str:
+        """One honest sentence per variant about what this run measured: its validation pair
+        accuracy after the first and after the last epoch."""
+        parts = []
+        for key, s in self.summaries.items():
+            rows = self.epochs.get(key, ())
+            if not rows:
+                continue
+            first, last = rows[0].val_pair_accuracy, rows[-1].val_pair_accuracy
+            text = f"{s.name}: {100 * first:.1f}% validation pair accuracy after epoch 1"
+            if len(rows) > 1:
+                text += f", {100 * last:.1f}% after epoch {len(rows)}"
+            parts.append(text)
+        return "; ".join(parts) + "." if parts else "No epoch has finished yet."
 
 
 @dataclass
 class Comparison:
-    """Live and final results of a comparison run.
+    """Live and final results of a comparison run, filled by :func:`compare_variants` (under
+    ``lock``) while others read :meth:`snapshot`.
 
     Attributes:
-        epochs: rows ``{"variant", "epoch", "loss", "pair_accuracy", "val_loss",
-            "val_pair_accuracy", "seconds", "partial"}``, one per epoch; ``partial`` marks an epoch
-            cut short by Stop (its train metrics cover only the batches run).
-        batches: rows ``{"variant", "progress" (epochs done, fractional), "loss", "pair_accuracy"}``.
-        summaries: per variant ``{"name", "params", "seconds", "stopped"}``.
-        models: the trained Keras models by variant key.
+        epochs, batches: rows by variant key, appended as training runs.
+        summaries: :class:`VariantSummary` by variant key, added when a variant starts.
+        models: the trained Keras models by variant key, added when a variant ends.
+        current: as in :class:`History`.
     """
-    epochs: list = field(default_factory=list)
-    batches: list = field(default_factory=list)
-    summaries: dict = field(default_factory=dict)
+    epochs: dict[str, list[EpochRow]] = field(default_factory=dict)
+    batches: dict[str, list[BatchRow]] = field(default_factory=dict)
+    summaries: dict[str, VariantSummary] = field(default_factory=dict)
     models: dict = field(default_factory=dict)
     current: str | None = None
-    done: bool = False
-    stopped: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def snapshot(self):
-        """Copies of the rows, safe to read while training appends."""
+    def snapshot(self) -> History:
+        """An immutable copy, safe to read while training appends."""
         with self.lock:
-            return list(self.epochs), list(self.batches), dict(self.summaries)
+            return History(MappingProxyType({k: tuple(v) for k, v in self.epochs.items()}),
+                           MappingProxyType({k: tuple(v) for k, v in self.batches.items()}),
+                           MappingProxyType(dict(self.summaries)), self.current)
 
 
-def _live_callback(result: Comparison, key: str, steps: int, stop: threading.Event | None,
-                   every: int, on_update):
+def _live_callback(result: Comparison, key: str, steps: int, stop: threading.Event, every: int, on_update):
     import keras
+
+    name = VARIANTS[key][0]
 
     class Live(keras.callbacks.Callback):
         """Records batch and epoch rows; stops the fit when ``stop`` is set."""
@@ -59,26 +206,24 @@ def _live_callback(result: Comparison, key: str, steps: int, stop: threading.Eve
             self.epoch, self.t0 = epoch, time.perf_counter()
 
         def on_train_batch_end(self, batch, logs=None):
-            if stop is not None and stop.is_set():
+            if stop.is_set():
                 self.model.stop_training = True
-                result.stopped = True
             if (batch + 1) % every == 0 or batch + 1 == steps:
+                row = BatchRow(name, self.epoch + (batch + 1) / steps, float(logs["loss"]),
+                               float(logs["pair_accuracy"]))
                 with result.lock:
-                    result.batches.append({"variant": VARIANTS[key][0], "progress": self.epoch + (batch + 1) / steps,
-                                           "loss": float(logs["loss"]), "pair_accuracy": float(logs["pair_accuracy"])})
+                    result.batches[key].append(row)
                 if on_update:
                     on_update()
 
         def on_epoch_end(self, epoch, logs=None):
             if "val_loss" not in logs:
                 return
-            row = {"variant": VARIANTS[key][0], "epoch": epoch + 1, "loss": float(logs["loss"]),
-                   "pair_accuracy": float(logs["pair_accuracy"]), "val_loss": float(logs["val_loss"]),
-                   "val_pair_accuracy": float(logs["val_pair_accuracy"]),
-                   "seconds": time.perf_counter() - self.t0,
-                   "partial": bool(stop is not None and stop.is_set())}  # stopped mid-epoch
+            row = EpochRow(name, epoch + 1, float(logs["loss"]), float(logs["pair_accuracy"]),
+                           float(logs["val_loss"]), float(logs["val_pair_accuracy"]),
+                           time.perf_counter() - self.t0, partial=stop.is_set())  # stopped mid-epoch
             with result.lock:
-                result.epochs.append(row)
+                result.epochs[key].append(row)
             if on_update:
                 on_update()
 
@@ -138,47 +283,84 @@ def compare_variants(pairs, epochs: int, batch_size: int, seed: int = 0, variant
         the filled :class:`Comparison`; its ``models`` are this process's reusable instances
         (see :func:`_fresh_model`), valid until the next comparison.
     """
-    result = result or Comparison()
+    result = Comparison() if result is None else result
+    stop = threading.Event() if stop is None else stop
     (xl, xr, y), (vl, vr, vy) = pairs.train, pairs.val
     steps = -(-len(y) // batch_size)
     for key in variants:
-        if stop is not None and stop.is_set():
+        if stop.is_set():
             break
         model = _fresh_model(key, lecture_init, seed)
         with result.lock:
             result.current = key
-            result.summaries[key] = {"name": VARIANTS[key][0], "params": int(model.count_params()),
-                                     "seconds": None, "stopped": False}
+            result.summaries[key] = VariantSummary(VARIANTS[key][0], int(model.count_params()))
+            result.epochs[key], result.batches[key] = [], []
         live = _live_callback(result, key, steps, stop, max(1, steps // updates_per_epoch), on_update)
         t0 = time.perf_counter()
         model.fit([xl, xr], y, batch_size=batch_size, epochs=epochs, validation_data=([vl, vr], vy),
                   callbacks=[live], verbose=0, shuffle=True)
         with result.lock:
-            result.summaries[key]["seconds"] = time.perf_counter() - t0
-            result.summaries[key]["stopped"] = bool(stop is not None and stop.is_set())
+            result.summaries[key] = replace(result.summaries[key], seconds=time.perf_counter() - t0,
+                                            stopped=stop.is_set())
             result.models[key] = model
     with result.lock:
-        result.current, result.done = None, True
+        result.current = None
     if on_update:
         on_update()
     return result
 
 
-def story(result: Comparison) -> str:
-    """One honest sentence per variant about what this run measured (final validation pair
-    accuracy, and the first epoch for the Siamese variant)."""
-    epochs, _, summaries = result.snapshot()
-    parts = []
-    for key, s in summaries.items():
-        rows = [r for r in epochs if r["variant"] == s["name"]]
-        if not rows:
-            continue
-        first, last = rows[0]["val_pair_accuracy"], rows[-1]["val_pair_accuracy"]
-        text = f"{s['name']}: {100 * first:.1f}% validation pair accuracy after epoch 1"
-        if len(rows) > 1:
-            text += f", {100 * last:.1f}% after epoch {len(rows)}"
-        parts.append(text)
-    return "; ".join(parts) + "." if parts else "No epoch has finished yet."
+class JobStatus(StrEnum):
+    """Where the server's training job is: IDLE until the first start, then BUILDING_PAIRS →
+    TRAINING → FINISHED, STOPPED (Stop pressed) or FAILED (from either running state). A start is
+    refused while running and accepted from any other status. The value is the progress bar's
+    label on the Train page."""
+    IDLE = "idle"
+    BUILDING_PAIRS = "building pairs"
+    TRAINING = "training"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+    @property
+    def running(self) -> bool:
+        return self in (JobStatus.BUILDING_PAIRS, JobStatus.TRAINING)
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """The training job as one reader sees it at one moment (all fields taken under one lock).
+
+    Attributes:
+        settings: the run's settings; None before the first start.
+        history: its :class:`History` so far.
+        pairs_description: what the pairs were built from; None until they are built.
+        error: ``"ExceptionType: message"`` when the status is FAILED.
+        saved_path: where :meth:`TrainingJob.save_siamese` saved the Siamese tower, or None.
+    """
+    status: JobStatus = JobStatus.IDLE
+    settings: PairTrainingSettings | None = None
+    history: History = field(default_factory=History)
+    pairs_description: str | None = None
+    error: str | None = None
+    saved_path: Path | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.status.running
+
+    @property
+    def progress(self) -> float:
+        """Epochs finished over epochs planned, in [0, 1]."""
+        if self.settings is None:
+            return 0.0
+        return min(self.history.epochs_done / (self.settings.epochs * len(VARIANTS)), 1.0)
+
+    @property
+    def siamese_trained(self) -> bool:
+        """The run has a finished Siamese model (one that :meth:`TrainingJob.save_siamese` can save)."""
+        s = self.history.summaries.get("siamese")
+        return s is not None and s.seconds is not None
 
 
 class TrainingJob:
@@ -186,74 +368,69 @@ class TrainingJob:
 
     Every session reads the same job, so a second user sees the running training and its live
     chart instead of starting another one; clicks elsewhere never lose the results so far.
+    Readers take a :meth:`snapshot`.
     """
 
     def __init__(self):
         self._lock = threading.Lock()
-        self.thread: threading.Thread | None = None
-        self.stop_event = threading.Event()
-        self.result: Comparison | None = None
-        self.config: dict | None = None
-        self.pairs = None
-        self.status = "idle"
-        self.error: str | None = None
-        self.saved_path = None
+        self._stop = threading.Event()
+        self._status = JobStatus.IDLE
+        self._settings: PairTrainingSettings | None = None
+        self._result: Comparison | None = None
+        self._pairs_description: str | None = None
+        self._error: str | None = None
+        self._saved_path: Path | None = None
 
-    @property
-    def running(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
+    def snapshot(self) -> JobSnapshot:
+        with self._lock:
+            return JobSnapshot(self._status, self._settings,
+                               History() if self._result is None else self._result.snapshot(),
+                               self._pairs_description, self._error, self._saved_path)
 
-    def start(self, config: dict) -> bool:
+    def start(self, settings: PairTrainingSettings) -> bool:
         """Start a comparison unless one is running.
-
-        Arguments:
-            config: ``{"dataset": "mnist"|"omniglot", "epochs", "batch_size", "n_pairs" (None =
-                all), "seed", "lecture_init"}``.
 
         Returns:
             False if a training is already running (nothing is started).
         """
         with self._lock:
-            if self.running:
+            if self._status.running:
                 return False
-            self.stop_event = threading.Event()
-            self.result, self.config, self.error, self.pairs = Comparison(), dict(config), None, None
-            self.saved_path = None
-            self.status = "building pairs"
-            self.thread = threading.Thread(target=self._run, name="compare-variants", daemon=True)
-            self.thread.start()
+            self._stop, self._result = threading.Event(), Comparison()
+            self._settings, self._status = settings, JobStatus.BUILDING_PAIRS
+            self._pairs_description = self._error = self._saved_path = None
+            threading.Thread(target=self._run, args=(settings, self._stop, self._result),
+                             name="compare-variants", daemon=True).start()
             return True
 
     def stop(self) -> None:
         """Ask the running training to stop within a batch."""
-        self.stop_event.set()
+        self._stop.set()
 
-    def save_siamese(self):
+    def save_siamese(self) -> Path:
         """Save the finished run's Siamese tower for matching, once (later calls return the same
         path). Raises ValueError if there is no trained Siamese model or it collapsed."""
         from .user_models import save_siamese_tower
 
         with self._lock:
-            if self.saved_path is None:
-                if self.running or self.result is None or "siamese" not in self.result.models:
+            if self._saved_path is None:
+                if self._status.running or self._result is None or "siamese" not in self._result.models:
                     raise ValueError("There is no finished Siamese model to save.")
-                name = VARIANTS["siamese"][0]
-                epochs = len([r for r in self.result.epochs if r["variant"] == name])
-                data = {"mnist": "MNIST", "omniglot": "Omniglot"}[self.config["dataset"]]
-                self.saved_path = save_siamese_tower(self.result.models["siamese"],
-                                                     f"{data} Siamese tower, {epochs} epoch{'' if epochs == 1 else 's'}")
-            return self.saved_path
+                epochs = len(self._result.epochs["siamese"])
+                data = {"mnist": "MNIST", "omniglot": "Omniglot"}[self._settings.dataset]
+                description = f"{data} Siamese tower, {epochs} epoch{'' if epochs == 1 else 's'}"
+                self._saved_path = save_siamese_tower(self._result.models["siamese"], description)
+            return self._saved_path
 
-    def _run(self):
-        from .pairs import mnist_pairs, omniglot_pairs
-
-        cfg = self.config
+    def _run(self, settings: PairTrainingSettings, stop: threading.Event, result: Comparison):
         try:
-            build = mnist_pairs if cfg["dataset"] == "mnist" else omniglot_pairs
-            self.pairs = build(cfg["n_pairs"], seed=cfg["seed"])
-            self.status = "training"
-            compare_variants(self.pairs, cfg["epochs"], cfg["batch_size"], seed=cfg["seed"],
-                             lecture_init=cfg["lecture_init"], stop=self.stop_event, result=self.result)
-            self.status = "stopped" if self.stop_event.is_set() else "finished"
+            pairs = pairs_for(settings)
+            with self._lock:
+                self._pairs_description, self._status = pairs.description, JobStatus.TRAINING
+            compare_variants(pairs, settings.epochs, settings.batch_size, seed=settings.seed,
+                             lecture_init=settings.lecture_init, stop=stop, result=result)
+            with self._lock:
+                self._status = JobStatus.STOPPED if stop.is_set() else JobStatus.FINISHED
         except Exception as exc:  # reported on the page; the app stays usable
-            self.status, self.error = "failed", f"{type(exc).__name__}: {exc}"
+            with self._lock:
+                self._status, self._error = JobStatus.FAILED, f"{type(exc).__name__}: {exc}"

@@ -23,7 +23,8 @@ import zipfile
 import numpy as np
 from PIL import Image
 
-from .gallery import Gallery, GalleryError, bytes_to_input, clean_name, thumbnail_png
+from .gallery import Gallery, GalleryError, SetKind, bytes_to_input, clean_name, thumbnail_png
+from .index import embed_for_storage
 
 FORMAT = "siamese-reference-set"
 MAX_ZIP_BYTES = 20 * 1024 * 1024
@@ -53,15 +54,16 @@ class SetImportError(GalleryError):
 
 
 def export_set(gallery: Gallery, set_name: str) -> bytes:
-    """The zip bytes of one reference set (see the module docstring)."""
-    with gallery._connect() as con:
-        rows = con.execute(
-            "SELECT s.name, e.model_input, e.thumbnail FROM examples e JOIN symbols s ON s.id = e.symbol_id "
-            "JOIN ref_sets r ON r.id = s.set_id WHERE r.name = ? ORDER BY s.name, e.id", (set_name,)).fetchall()
+    """The zip bytes of one reference set (see the module docstring).
+
+    Raises:
+        GalleryError: unknown set.
+    """
+    rows = gallery.examples(set_name, thumbnails=True, by_symbol=True)
     symbols: dict = {}
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for i, (name, model_input, thumb) in enumerate(rows):
+        for i, (name, model_input, thumb) in enumerate((r.symbol, r.model_input, r.thumbnail) for r in rows):
             png = io.BytesIO()
             Image.fromarray(np.frombuffer(model_input, np.uint8).reshape(28, 28)).save(png, format="PNG")
             zf.writestr(f"inputs/{i}.png", png.getvalue())
@@ -246,6 +248,8 @@ def import_set(gallery: Gallery, data: bytes, matcher=None, name: str | None = N
     """Import an exported zip as a new reference set, all or nothing.
 
     Arguments:
+        matcher: if given, the examples are embedded by it and stored with their embeddings
+            (else they are embedded on the first search).
         name: the new set's name (default: the name in the manifest).
 
     Returns:
@@ -256,6 +260,7 @@ def import_set(gallery: Gallery, data: bytes, matcher=None, name: str | None = N
     """
     set_name, items = read_set(data)
     set_name = clean_name(name) if name else set_name
-    if not gallery.add_set_bulk(set_name, "user", items, matcher):
+    embeddings = embed_for_storage(matcher, [x for _, x, _ in items]) if matcher is not None else None
+    if not gallery.add_set_bulk(set_name, SetKind.USER, items, embeddings):
         raise SetImportError(f"A reference set called “{set_name}” already exists; import it under another name.")
     return set_name, len(items)

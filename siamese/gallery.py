@@ -1,4 +1,6 @@
-"""Reference sets ("galleries") in SQLite: symbols, their example sketches, and embeddings.
+"""Storage of reference sets ("galleries") in SQLite: sets, symbols, their example sketches,
+thumbnails and stored embeddings. Its one job is keeping rows; searching them is
+:mod:`siamese.index`'s.
 
 Layout: a reference set has symbols (names unique per set, enforced by the database); a symbol has
 one or more examples (a 28x28 model input and a display thumbnail); an example has one embedding
@@ -10,10 +12,10 @@ from __future__ import annotations
 
 import io
 import sqlite3
-import threading
 import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -92,24 +94,29 @@ class GalleryError(ValueError):
     meant for the user."""
 
 
-@dataclass
-class References:
-    """All examples of one reference set, embedded by one model.
+class SetKind(StrEnum):
+    """What a reference set holds: symbols users registered or imported, or a default set built
+    from a dataset (never deleted)."""
+    USER = "user"
+    DIGITS = "digits"
+    OMNIGLOT = "omniglot"
+
+
+@dataclass(frozen=True)
+class StoredExample:
+    """One stored example, as :meth:`Gallery.examples` lists it.
 
     Attributes:
-        example_ids: ``(m,) int64``; symbols: ``(m,)`` symbol name of each example;
-        embeddings: ``(m, d) float32``, C-contiguous (ranked in one matrix product);
-        sq_norms: ``(m,) float32`` squared Euclidean norm of each embedding, computed once here
-        so that ranking a query reads the matrix once (see :meth:`siamese.matcher.Matcher.rank`).
+        id: never reused, even after a delete; symbol: its symbol's name;
+        model_input: 784 bytes (see :func:`input_to_bytes`);
+        vector: the stored embedding by the requested model (``(d,) float32`` bytes) or None;
+        thumbnail: PNG bytes, or None unless asked for.
     """
-    example_ids: np.ndarray
-    symbols: np.ndarray
-    embeddings: np.ndarray
-    sq_norms: np.ndarray = None
-
-    def __post_init__(self):
-        if self.sq_norms is None:
-            self.sq_norms = np.einsum("ij,ij->i", self.embeddings, self.embeddings)
+    id: int
+    symbol: str
+    model_input: bytes
+    vector: bytes | None = None
+    thumbnail: bytes | None = None
 
 
 MAX_MARKS = 16
@@ -209,6 +216,16 @@ def bytes_to_input(b: bytes) -> np.ndarray:
     return np.frombuffer(b, np.uint8).reshape(28, 28).astype(np.float32) / 255.0
 
 
+def stored_input(x: np.ndarray) -> np.ndarray:
+    """A model input ``(28, 28) float32`` as it will read back after storing (8-bit): embed this,
+    not ``x``, so a vector recomputed later from the database is the same vector.
+
+    Raises:
+        ValueError: see :func:`input_to_bytes`.
+    """
+    return bytes_to_input(input_to_bytes(x))
+
+
 def thumbnail_png(image: np.ndarray, size: int = 96) -> bytes:
     """A dark-on-light PNG thumbnail, at most ``size`` pixels a side, of a grey ``(H, W) uint8``
     image (dark ink on light)."""
@@ -229,14 +246,12 @@ class Gallery:
 
     def __init__(self, path=None):
         self.path = Path(path or paths.home_dir() / "gallery.sqlite3")
-        self._cache: dict = {}
-        self._cache_lock = threading.Lock()
         with self._connect() as con:
             con.execute("PRAGMA journal_mode=WAL")
             con.executescript(SCHEMA)  # a new database; an older one keeps its tables until _migrate
         _migrate(self.path)
         with self._connect() as con:
-            con.execute("INSERT OR IGNORE INTO ref_sets (name, kind) VALUES (?, 'user')", (MY_SYMBOLS,))
+            con.execute("INSERT OR IGNORE INTO ref_sets (name, kind) VALUES (?, ?)", (MY_SYMBOLS, SetKind.USER))
 
     @contextmanager
     def _connect(self):
@@ -269,7 +284,7 @@ class Gallery:
                 "SELECT r.name, r.kind, COUNT(DISTINCT s.id), COUNT(e.id) FROM ref_sets r "
                 "LEFT JOIN symbols s ON s.set_id = r.id LEFT JOIN examples e ON e.symbol_id = s.id "
                 "GROUP BY r.id ORDER BY r.kind != 'user', r.kind != 'digits', r.name").fetchall()
-        return [{"name": n, "kind": k, "symbols": s, "examples": e} for n, k, s, e in rows]
+        return [{"name": n, "kind": SetKind(k), "symbols": s, "examples": e} for n, k, s, e in rows]
 
     def symbols(self, set_name: str) -> list[dict]:
         """Symbols of a set: ``[{"name", "examples", "example_id"}]`` (first example), by name."""
@@ -288,53 +303,55 @@ class Gallery:
             raise GalleryError("That reference was deleted.")
         return row[0]
 
-    def references(self, set_name: str, matcher) -> References:
-        """Embeddings of every example in a set for ``matcher.model_id``.
+    def has_set(self, set_name: str) -> bool:
+        """Whether a reference set of that name exists."""
+        with self._connect() as con:
+            return con.execute("SELECT 1 FROM ref_sets WHERE name = ?", (set_name,)).fetchone() is not None
 
-        Examples without an embedding from this model (registered under another model) are
-        embedded now and stored. The result is cached per (set id, revision, model), so matching
-        does not re-read the database on every stroke: set ids are never reused and every write
-        to a set (add, rename, delete) bumps its revision, so the next call sees the change.
+    def revision(self, set_name: str) -> tuple[int, int]:
+        """``(set id, revision)`` of a set. Ids are never reused and every write to a set bumps its
+        revision, so the pair names one version of its contents (caches are keyed by it).
+
+        Raises:
+            GalleryError: unknown set.
         """
         with self._connect() as con:
             row = con.execute("SELECT id, revision FROM ref_sets WHERE name = ?", (set_name,)).fetchone()
         if row is None:
             raise GalleryError(f"There is no reference set called {set_name!r}.")
-        key = (row[0], row[1], matcher.model_id)
-        with self._cache_lock:
-            if key in self._cache:
-                return self._cache[key]
-        refs = self._load_references(row[0], matcher)
-        with self._cache_lock:
-            self._cache = {k: v for k, v in self._cache.items() if k[0] != row[0]}
-            self._cache[key] = refs
-        return refs
+        return row[0], row[1]
 
-    def _load_references(self, set_id: int, matcher) -> References:
-        query = ("SELECT e.id, s.name, v.vector, e.model_input FROM examples e JOIN symbols s ON s.id = e.symbol_id "
-                 "LEFT JOIN embeddings v ON v.example_id = e.id AND v.model_id = ? WHERE s.set_id = ? ORDER BY e.id")
+    def examples(self, set_name: str, model_id: str | None = None, thumbnails: bool = False,
+                 by_symbol: bool = False) -> list[StoredExample]:
+        """Every example of a set, in insertion order (or by symbol name, then insertion).
+
+        Arguments:
+            model_id: also return each example's stored embedding by this model (None if missing).
+            thumbnails: also return the thumbnails (kept out of searches: they are the bulk).
+
+        Raises:
+            GalleryError: unknown set.
+        """
+        set_id, _ = self.revision(set_name)
+        query = ("SELECT e.id, s.name, e.model_input, v.vector, " + ("e.thumbnail" if thumbnails else "NULL") +
+                 " FROM examples e JOIN symbols s ON s.id = e.symbol_id "
+                 "LEFT JOIN embeddings v ON v.example_id = e.id AND v.model_id = ? WHERE s.set_id = ? "
+                 + ("ORDER BY s.name, e.id" if by_symbol else "ORDER BY e.id"))
         with self._connect() as con:
-            rows = con.execute(query, (matcher.model_id, set_id)).fetchall()
-        missing = [i for i, r in enumerate(rows) if r[2] is None]
-        vectors = {}
-        if missing:
-            x = np.stack([bytes_to_input(rows[i][3]) for i in missing])
-            emb = matcher.embed_inputs(x)
-            with self._write() as con:  # examples deleted meanwhile by another session are skipped
-                con.executemany("INSERT OR REPLACE INTO embeddings SELECT ?, ?, ? WHERE EXISTS "
-                                "(SELECT 1 FROM examples WHERE id = ?)",
-                                [(rows[i][0], matcher.model_id, e.tobytes(), rows[i][0]) for i, e in zip(missing, emb)])
-            vectors = dict(zip(missing, emb))
-        dim = matcher.dim
-        matrix = np.empty((len(rows), dim), np.float32)
-        for i, r in enumerate(rows):
-            matrix[i] = vectors[i] if i in vectors else np.frombuffer(r[2], np.float32)
-        return References(np.array([r[0] for r in rows], np.int64), np.array([r[1] for r in rows], dtype=object),
-                          np.ascontiguousarray(matrix))
+            rows = con.execute(query, (model_id, set_id)).fetchall()
+        return [StoredExample(*row) for row in rows]
+
+    def store_embeddings(self, model_id: str, vectors: dict) -> None:
+        """Store embeddings ``{example id: (d,) float32}`` by one model; examples deleted meanwhile
+        (by another session) are skipped. Does not change any revision: contents are the same."""
+        with self._write() as con:
+            con.executemany("INSERT OR REPLACE INTO embeddings SELECT ?, ?, ? WHERE EXISTS "
+                            "(SELECT 1 FROM examples WHERE id = ?)",
+                            [(i, model_id, np.asarray(v, np.float32).tobytes(), i) for i, v in vectors.items()])
 
     # ---- writing ----
     def add_example(self, set_name: str, symbol: str, model_input: np.ndarray, thumbnail: bytes,
-                    matcher=None, new_symbol: bool = True) -> str:
+                    embedding: tuple[str, np.ndarray] | None = None, new_symbol: bool = True) -> str:
         """Store one example of a symbol.
 
         Arguments:
@@ -342,7 +359,8 @@ class Gallery:
             symbol: the symbol's name (validated with :func:`clean_name`).
             model_input: ``(28, 28) float32`` from :func:`siamese.preprocess.to_model_input`.
             thumbnail: PNG bytes for display.
-            matcher: if given, the embedding is computed and stored in the same transaction.
+            embedding: ``(model id, (d,) float32)`` stored in the same transaction; compute it from
+                :func:`stored_input` (what is stored), so a later recomputation gives the same vector.
             new_symbol: True: the name must be new in this set (registration). False: add
                 another example of an existing symbol (several sketches improve matching).
 
@@ -355,8 +373,6 @@ class Gallery:
         """
         name = clean_name(symbol)
         stored = input_to_bytes(model_input)
-        # Embed what is stored (8-bit), so a later recomputation for this model gives the same vector.
-        vector = matcher.embed_inputs(bytes_to_input(stored)[None])[0] if matcher is not None else None
         with self._write() as con:
             row = con.execute("SELECT id FROM ref_sets WHERE name = ?", (set_name,)).fetchone()
             if row is None:
@@ -375,8 +391,9 @@ class Gallery:
                 sym_id = found[0]
             ex_id = con.execute("INSERT INTO examples (symbol_id, model_input, thumbnail) VALUES (?, ?, ?)",
                                 (sym_id, stored, thumbnail)).lastrowid
-            if vector is not None:
-                con.execute("INSERT INTO embeddings VALUES (?, ?, ?)", (ex_id, matcher.model_id, vector.tobytes()))
+            if embedding is not None:
+                con.execute("INSERT INTO embeddings VALUES (?, ?, ?)",
+                            (ex_id, embedding[0], np.asarray(embedding[1], np.float32).tobytes()))
             con.execute("UPDATE ref_sets SET revision = revision + 1 WHERE id = ?", (set_id,))
         return name
 
@@ -413,15 +430,12 @@ class Gallery:
         if set_name == MY_SYMBOLS:
             raise GalleryError(f"“{MY_SYMBOLS}” cannot be deleted; delete its symbols one by one.")
         with self._write() as con:
-            row = con.execute("SELECT kind, id FROM ref_sets WHERE name = ?", (set_name,)).fetchone()
+            row = con.execute("SELECT kind FROM ref_sets WHERE name = ?", (set_name,)).fetchone()
             if row is None:
                 raise GalleryError(f"There is no reference set called {set_name!r}.")
-            row_id = row[1]
-            if row[0] != "user":
+            if row[0] != SetKind.USER:
                 raise GalleryError("The reference sets built from the datasets cannot be deleted.")
             con.execute("DELETE FROM ref_sets WHERE name = ?", (set_name,))
-        with self._cache_lock:  # ids are never reused: this only frees the memory
-            self._cache = {k: v for k, v in self._cache.items() if k[0] != row_id}
 
     def get_meta(self, key: str):
         with self._connect() as con:
@@ -432,17 +446,20 @@ class Gallery:
         with self._write() as con:
             con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
-    def add_set_bulk(self, set_name: str, kind: str, items, matcher=None) -> bool:
+    def add_set_bulk(self, set_name: str, kind: SetKind, items,
+                     embeddings: tuple[str, np.ndarray] | None = None) -> bool:
         """Create a whole reference set in one transaction, if it does not exist yet.
 
         Arguments:
             items: list of ``(symbol name, model_input (28, 28) float32, thumbnail PNG bytes)``.
+            embeddings: ``(model id, (n, d) float32)``, one row per item, computed from
+                :func:`stored_input`; or None (they are computed on first search).
 
         Returns:
             True if created now, False if it already existed (left untouched).
         """
         stored = [input_to_bytes(x) for _, x, _ in items]
-        vectors = matcher.embed_inputs(np.stack([bytes_to_input(b) for b in stored])) if matcher and items else None
+        vectors = None if embeddings is None else np.asarray(embeddings[1], np.float32)
         with self._write() as con:
             if con.execute("SELECT 1 FROM ref_sets WHERE name = ?", (set_name,)).fetchone():
                 return False
@@ -455,5 +472,5 @@ class Gallery:
                 ex = con.execute("INSERT INTO examples (symbol_id, model_input, thumbnail) VALUES (?, ?, ?)",
                                  (sym_ids[sym], stored[i], thumb)).lastrowid
                 if vectors is not None:
-                    con.execute("INSERT INTO embeddings VALUES (?, ?, ?)", (ex, matcher.model_id, vectors[i].tobytes()))
+                    con.execute("INSERT INTO embeddings VALUES (?, ?, ?)", (ex, embeddings[0], vectors[i].tobytes()))
         return True

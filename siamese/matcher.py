@@ -1,13 +1,14 @@
-"""The public matching API: ``from siamese import load_matcher``.
+"""Load an embedding model and embed images with it: the public API, ``from siamese import
+load_matcher``. Searching embeddings is :mod:`siamese.index`'s job.
 
 >>> m = load_matcher()                      # the model shipped in assets/
 >>> e = m.embed(images)                     # (n, H, W) uint8, dark ink on light -> (n, d) float32
->>> m.rank(e[0], reference_embeddings)      # indices and Euclidean distances, nearest first
+>>> from siamese.index import nearest
+>>> nearest(e[0], reference_embeddings)     # indices and Euclidean distances, nearest first
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,13 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from . import paths
+from .card import ModelLoadError, card_path_for, read_card, threshold_of
 from .preprocess import SIZE, batch_to_model_input
 
-DEFAULT_MODEL = paths.ASSETS_DIR / "embedding.keras"
-
-
-class ModelLoadError(RuntimeError):
-    """A model file is missing, corrupt, unsafe or has the wrong input shape."""
+DEFAULT_MODEL = paths.SHIPPED_MODEL
 
 
 def file_model_id(path) -> str:
@@ -96,59 +94,15 @@ class Matcher:
             raise ValueError(f"images with no ink (empty sketches) at indices {np.flatnonzero(~ok).tolist()}")
         return self.embed_inputs(x)
 
-    @staticmethod
-    def rank(query: np.ndarray, references: np.ndarray, k: int = 5,
-             sq_norms: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` references nearest to one query embedding.
-
-        Arguments:
-            query: ``(d,) float32``; references: ``(m, d) float32``.
-            sq_norms: optional ``(m,) float32`` squared norms of the references, precomputed
-                once per reference set (then a query reads the matrix once, not twice).
-
-        Returns:
-            ``(indices (k,) int, distances (k,) float32)``, nearest first (Euclidean distance, the
-            Siamese distance). Fewer than ``k`` when there are fewer references.
-        """
-        references = np.asarray(references, np.float32)
-        if len(references) == 0:
-            return np.zeros(0, int), np.zeros(0, np.float32)
-        # ||r - q||^2 = ||r||^2 - 2 r.q + ||q||^2: one matrix-vector product for the whole gallery
-        if sq_norms is None:
-            sq_norms = np.einsum("ij,ij->i", references, references)
-        sq = sq_norms - 2.0 * (references @ query) + float(query @ query)
-        k = min(k, len(references))
-        top = np.argpartition(sq, k - 1)[:k] if k < len(references) else np.arange(len(references))
-        top = top[np.argsort(sq[top], kind="stable")]
-        return top, np.sqrt(np.maximum(sq[top], 0.0)).astype(np.float32)
-
-
-def read_card(path) -> dict:
-    """Read and check a model card (JSON object; ``threshold``, if present, a finite number > 0).
-
-    Raises:
-        ModelLoadError: unreadable, not a JSON object, or a bad threshold.
-    """
-    try:
-        card = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:
-        raise ModelLoadError(f"model card {path} is not readable JSON ({type(exc).__name__})") from exc
-    if not isinstance(card, dict):
-        raise ModelLoadError(f"model card {path} is not a JSON object")
-    t = card.get("threshold")
-    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not np.isfinite(t) or t <= 0):
-        raise ModelLoadError(f"model card {path}: threshold must be a positive number, not {t!r}")
-    return card
-
 
 def load_matcher(path=None, card_path=None) -> Matcher:
     """Load an embedding model and its model card, and warm it up.
 
     Arguments:
         path: ``.keras`` file; default the shipped ``assets/embedding.keras``.
-        card_path: model card JSON; default ``model_card.json`` next to a shipped model, or
-            ``<stem>.json`` next to another file. Missing card: threshold falls back to the shipped
-            model's.
+        card_path: model card JSON; default :func:`siamese.card.card_path_for` (``model_card.json``
+            beside the shipped model, ``<stem>.json`` beside another file). No card, or one
+            without a threshold: :func:`siamese.card.threshold_of` (the shipped model's).
 
     Returns:
         a warmed-up :class:`Matcher` (the first real call pays no one-off tracing cost).
@@ -177,11 +131,8 @@ def load_matcher(path=None, card_path=None) -> Matcher:
         raise ModelLoadError(f"{path} maps {shape_in} to {shape_out}; an embedding model must map "
                              f"(n, {SIZE}, {SIZE}) to (n, d)")
     if card_path is None:
-        card_path = DEFAULT_MODEL.with_name("model_card.json") if path == DEFAULT_MODEL else path.with_suffix(".json")
+        card_path = card_path_for(path)
     card = read_card(card_path) if Path(card_path).is_file() else {}
-    threshold = card.get("threshold")
-    if threshold is None:  # no card: fall back to the shipped model's threshold
-        threshold = read_card(DEFAULT_MODEL.with_name("model_card.json")).get("threshold", 1.0)
-    matcher = Matcher(model, file_model_id(path), float(threshold), card)
+    matcher = Matcher(model, file_model_id(path), threshold_of(card), card)
     matcher.embed_inputs(np.zeros((1, SIZE, SIZE), np.float32))  # warm-up: trace once, now
     return matcher

@@ -9,12 +9,15 @@ Three directories, each overridable by an environment variable:
   Default ``~/.cache/siamese``.
 - ``SIAMESE_HOME``: user data (the reference-set database, models trained in the app).
   Default ``~/.local/share/siamese``.
+
+The shipped model, ``assets/embedding.keras``, lives with the code (:data:`SHIPPED_MODEL`).
 """
 import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ASSETS_DIR = PROJECT_ROOT / "assets"
+SHIPPED_MODEL = ASSETS_DIR / "embedding.keras"
 
 
 def _dir(var: str, default: Path, create: bool) -> Path:

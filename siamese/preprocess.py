@@ -8,6 +8,8 @@ normalised (a thin 3 px stroke on a 280 px canvas and a 40 px marker stroke both
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PIL import Image, ImageFilter
 from scipy import ndimage
@@ -203,8 +205,45 @@ def _drop_specks(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndar
     return np.where(kept, ink, 0.0).astype(np.float32), mask & kept
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A preprocessed image: the model input, or why there is none.
+
+    Attributes:
+        input: ``(28, 28) float32`` in [0, 1] with ink = 1, or None for an empty sketch.
+        reason: "" when there is an input; else a sentence for the user (``EMPTY``, ``DOT`` or
+            ``FULL``).
+    """
+    input: np.ndarray | None
+    reason: str = ""
+
+
+def prepare(image, canvas: bool = True, background: float | None = None) -> Prepared:
+    """Turn a canvas sketch or a dataset image into the model input, saying why when it cannot.
+
+    Arguments:
+        image: ``None`` (the canvas has not reported yet), or an image as accepted by
+            :func:`to_gray`: a canvas RGBA ``(H, W, 4) uint8``, an Omniglot PNG as ``(105, 105)
+            uint8`` (dark ink on white), an MNIST digit ``(28, 28) uint8`` (light ink on black).
+        canvas: True for something a person just drew on the canvas: then a click or a dot
+            (ink smaller than ``MIN_EXTENT`` of the side, or about one stroke width across), a
+            canvas inked all over (``MAX_COVERAGE``) and stray clicks far from the symbol
+            (``SPECK_GAP``) are input errors, not symbols. False for dataset and API images:
+            any real ink is a symbol (a few Omniglot characters are a single dot).
+        background: the page's grey level in [0, 255] when known (the app's canvas: 255); see
+            :func:`ink_map`.
+
+    Returns:
+        :class:`Prepared`. Never raises for an empty sketch and never returns NaN.
+
+    Raises:
+        ValueError: an image of another shape (see :func:`to_gray`).
+    """
+    x, reason = _prepare(image, canvas, background)
+    return Prepared(x, reason)
+
+
 def _prepare(image, canvas: bool, background: float | None) -> tuple[np.ndarray | None, str]:
-    """:func:`to_model_input`'s work: ``(model input or None, why it is empty or "")``."""
     if image is None:
         return None, EMPTY
     ink = ink_map(image, background)
@@ -252,32 +291,9 @@ def _prepare(image, canvas: bool, background: float | None) -> tuple[np.ndarray 
 
 def to_model_input(image: np.ndarray | None, canvas: bool = True,
                    background: float | None = None) -> np.ndarray | None:
-    """Turn a canvas sketch or a dataset image into the model input.
-
-    Arguments:
-        image: ``None`` (the canvas has not reported yet), or an image as accepted by
-            :func:`to_gray`: a canvas RGBA ``(H, W, 4) uint8``, an Omniglot PNG as ``(105, 105)
-            uint8`` (dark ink on white), an MNIST digit ``(28, 28) uint8`` (light ink on black).
-        canvas: True for something a person just drew on the canvas: then a click or a dot
-            (ink smaller than ``MIN_EXTENT`` of the side, or about one stroke width across), a
-            canvas inked all over (``MAX_COVERAGE``) and stray clicks far from the symbol
-            (``SPECK_GAP``) are input errors, not symbols. False for dataset and API images:
-            any real ink is a symbol (a few Omniglot characters are a single dot).
-        background: the page's grey level in [0, 255] when known (the app's canvas: 255); see
-            :func:`ink_map`.
-
-    Returns:
-        ``(28, 28) float32`` in [0, 1] with ink = 1, or ``None`` for an empty sketch (see
-        :func:`why_empty` for the reason). Never raises for an empty sketch and never returns NaN.
-    """
+    """:func:`prepare`'s model input alone: ``(28, 28) float32`` in [0, 1] with ink = 1, or None
+    for an empty sketch (arguments as for :func:`prepare`)."""
     return _prepare(image, canvas, background)[0]
-
-
-def why_empty(image, background: float | None = None) -> str:
-    """Why :func:`to_model_input` (canvas rules, same ``background``) calls a sketch empty, as a
-    sentence for the user: nothing drawn (``EMPTY``), only a dot (``DOT``) or a canvas inked all
-    over (``FULL``); "" when it is not empty."""
-    return _prepare(image, True, background)[1]
 
 
 def batch_to_model_input(images, canvas: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -14,7 +14,8 @@ import numpy as np
 from PIL import Image
 
 from .data import DatasetError, load_mnist, omniglot_path
-from .gallery import DIGITS, OMNIGLOT_PREFIX, Gallery, thumbnail_png
+from .gallery import DIGITS, OMNIGLOT_PREFIX, Gallery, SetKind, thumbnail_png
+from .index import embed_for_storage
 from .preprocess import to_model_input
 
 DIGIT_REFERENCES = 5
@@ -58,6 +59,14 @@ def omniglot_items(drawer: int = 1) -> dict:
     return out
 
 
+def add_default_set(gallery: Gallery, set_name: str, kind: SetKind, items, matcher=None) -> None:
+    """Create one default set if it is missing, embedded now when a matcher is given."""
+    if gallery.has_set(set_name):
+        return
+    embeddings = embed_for_storage(matcher, [x for _, x, _ in items]) if matcher is not None else None
+    gallery.add_set_bulk(set_name, kind, items, embeddings)
+
+
 def seed_default_sets(gallery: Gallery, matcher=None) -> list[str]:
     """Create the default sets that are missing; safe to call from several processes at once.
 
@@ -69,12 +78,12 @@ def seed_default_sets(gallery: Gallery, matcher=None) -> list[str]:
         return []
     problems = []
     try:
-        gallery.add_set_bulk(DIGITS, "digits", digit_items(), matcher)
+        add_default_set(gallery, DIGITS, SetKind.DIGITS, digit_items(), matcher)
     except Exception as exc:  # missing or damaged data must not stop the app
         problems.append(f"MNIST digits are not available: {exc}")
     try:
         for alphabet, items in omniglot_items().items():
-            gallery.add_set_bulk(OMNIGLOT_PREFIX + alphabet.replace("_", " "), "omniglot", items, matcher)
+            add_default_set(gallery, OMNIGLOT_PREFIX + alphabet.replace("_", " "), SetKind.OMNIGLOT, items, matcher)
     except Exception as exc:
         problems.append(f"Omniglot is not available: {exc}")
     if not problems:

@@ -1,15 +1,15 @@
 """Models trained in the app, saved next to (never over) the shipped one, for the Draw page."""
 from __future__ import annotations
 
-import json
 import os
-import time
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
 from . import paths
-from .matcher import DEFAULT_MODEL, ModelLoadError, file_model_id, read_card
+from .card import ModelLoadError, card_path_for, read_card, trained_at, tower_card, write_card
+from .matcher import DEFAULT_MODEL, file_model_id
 
 
 def models_dir() -> Path:
@@ -29,7 +29,8 @@ def save_siamese_tower(model, description: str, directory: Path | None = None) -
         description: what it was trained on (shown in the app).
 
     Returns:
-        the path of the ``.keras`` file (its card is the ``.json`` beside it).
+        the path of the ``.keras`` file (its card, :func:`siamese.card.tower_card`, is the
+        ``.json`` beside it and records when it was trained).
 
     Raises:
         ValueError: the head has learned "far apart means same" (w >= 0): useless for matching.
@@ -40,32 +41,33 @@ def save_siamese_tower(model, description: str, directory: Path | None = None) -
                          "distances cannot be used for matching. Train again without the lecture's "
                          "random initialisation.")
     directory = directory or models_dir()
-    stem = time.strftime("siamese-%Y%m%d-%H%M%S")
+    now = datetime.now().astimezone()
+    stem = now.strftime("siamese-%Y%m%d-%H%M%S")
     path = directory / f"{stem}.keras"
     tmp = directory / f".{stem}.tmp.keras"
     model.get_layer("shared_tower").save(tmp)
     os.replace(tmp, path)  # atomic: never a half-written model file
-    card = {"model_id": file_model_id(path), "file": path.name, "description": description,
-            "architecture": "the lecture's shared tower: Flatten + Dense(128, relu)",
-            "threshold": float(-b / w), "threshold_calibration": {"method": "decision boundary of the "
-                                                                  "trained sigmoid head, -b/w"}}
-    card_tmp = directory / f".{stem}.tmp.json"
-    card_tmp.write_text(json.dumps(card, indent=2) + "\n")
-    os.replace(card_tmp, path.with_suffix(".json"))
+    write_card(card_path_for(path), tower_card(path, file_model_id(path), description, -b / w, now))
     return path
 
 
 def available_models() -> list[tuple[str, Path]]:
-    """``[(label, path)]``: the shipped model first, then models trained in the app, newest first."""
-    out = [("Shipped: Conv-4 trained on Omniglot", DEFAULT_MODEL)]
-    for path in sorted(models_dir().glob("siamese-*.keras"), reverse=True):
+    """``[(label, path)]``: the shipped model first, then models trained in the app, newest first.
+
+    A label reads "<description> (trained HH:MM, DD/MM)", local time, from the card's ``created``;
+    a card written before that field existed falls back to the model file's modification time.
+    Models without a card, or with a broken one or one without a threshold, are not offered.
+    """
+    found = []
+    for path in models_dir().glob("siamese-*.keras"):
         try:
-            card = read_card(path.with_suffix(".json"))
+            card = read_card(card_path_for(path))
         except ModelLoadError:
             continue  # no card, or a broken one: not offered
         if card.get("threshold") is None:
             continue
-        desc = str(card.get("description", ""))
-        stamp = path.stem[len("siamese-"):]
-        out.append((f"{desc} (trained {stamp[9:11]}:{stamp[11:13]}, {stamp[6:8]}/{stamp[4:6]})", path))
-    return out
+        when = trained_at(card) or datetime.fromtimestamp(path.stat().st_mtime).astimezone()
+        found.append((when, path, str(card.get("description", ""))))
+    found.sort(key=lambda f: (f[0], f[1].name), reverse=True)
+    return [("Shipped: Conv-4 trained on Omniglot", DEFAULT_MODEL)] + [
+        (f"{desc} (trained {when:%H:%M, %d/%m})", path) for when, path, desc in found]

@@ -15,7 +15,9 @@ from PIL import Image, ImageFile
 from siamese import exchange
 from siamese.exchange import MAX_THUMB_PIXELS, SetImportError, export_set, import_set, read_set
 from siamese.gallery import MY_SYMBOLS, Gallery, GalleryError, thumbnail_png
+from siamese.index import ReferenceIndex
 from test_gallery import FakeMatcher, image
+from test_index import emb
 
 
 @pytest.fixture
@@ -23,8 +25,8 @@ def gallery(tmp_path):
     g = Gallery(tmp_path / "g.sqlite3")
     m = FakeMatcher()
     for i, name in enumerate(["star", "moon", "🌟 <b>"]):
-        g.add_example(MY_SYMBOLS, name, image(i), png(8 + i), m)
-    g.add_example(MY_SYMBOLS, "star", image(9), png(20), m, new_symbol=False)
+        g.add_example(MY_SYMBOLS, name, image(i), png(8 + i), emb(m, image(i)))
+    g.add_example(MY_SYMBOLS, "star", image(9), png(20), emb(m, image(9)), new_symbol=False)
     return g
 
 
@@ -203,8 +205,11 @@ def test_round_trip(gallery, tmp_path):
     assert import_set(other, data, m, name="From home") == ("From home", 4)
     assert [(s["name"], s["examples"]) for s in other.symbols("From home")] == \
         [(s["name"], s["examples"]) for s in gallery.symbols(MY_SYMBOLS)]
-    np.testing.assert_allclose(other.references("From home", m).embeddings,
-                               gallery.references(MY_SYMBOLS, m).embeddings[[1, 0, 3, 2]], atol=1e-5)
+    calls = m.calls
+    imported = ReferenceIndex(other).references("From home", m)
+    assert m.calls == calls  # embedded and stored by the import
+    np.testing.assert_allclose(imported.embeddings,
+                               ReferenceIndex(gallery).references(MY_SYMBOLS, m).embeddings[[1, 0, 3, 2]], atol=1e-5)
 
 
 def test_importing_twice_under_one_name_is_refused(gallery):

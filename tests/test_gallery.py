@@ -1,11 +1,13 @@
-"""siamese.gallery: the SQLite reference sets."""
+"""siamese.gallery: storing the reference sets in SQLite (search is tests/test_index.py)."""
 import sqlite3
 import threading
 
 import numpy as np
 import pytest
 
-from siamese.gallery import MAX_NAME, MY_SYMBOLS, Gallery, GalleryError, bytes_to_input, clean_name, input_to_bytes
+from siamese.gallery import (MAX_NAME, MY_SYMBOLS, Gallery, GalleryError, SetKind, bytes_to_input, clean_name,
+                             input_to_bytes)
+from siamese.index import ReferenceIndex, embed_for_storage
 
 
 class FakeMatcher:
@@ -35,16 +37,6 @@ def test_my_symbols_exists_and_wal_is_on(gallery):
     assert [s["name"] for s in gallery.sets()] == [MY_SYMBOLS]
     con = sqlite3.connect(gallery.path)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-
-
-def test_register_then_reference_embeddings(gallery):
-    m = FakeMatcher()
-    gallery.add_example(MY_SYMBOLS, "star", image(1), b"png", m)
-    gallery.add_example(MY_SYMBOLS, "moon", image(2), b"png", m)
-    refs = gallery.references(MY_SYMBOLS, m)
-    assert list(refs.symbols) == ["star", "moon"]
-    np.testing.assert_allclose(refs.embeddings, m.embed_inputs(np.stack([image(1), image(2)])), atol=0.2)
-    assert refs.embeddings.flags["C_CONTIGUOUS"] and refs.embeddings.dtype == np.float32
 
 
 def test_duplicate_name_is_refused_with_a_clear_message_and_changes_nothing(gallery):
@@ -106,27 +98,6 @@ def test_rename_and_delete(gallery):
         gallery.delete_symbol(MY_SYMBOLS, "moon")
 
 
-def test_reference_cache_is_invalidated_by_writes(gallery):
-    m = FakeMatcher()
-    gallery.add_example(MY_SYMBOLS, "star", image(1), b"png", m)
-    assert len(gallery.references(MY_SYMBOLS, m).symbols) == 1
-    gallery.add_example(MY_SYMBOLS, "moon", image(2), b"png", m)
-    assert len(gallery.references(MY_SYMBOLS, m).symbols) == 2
-    gallery.delete_symbol(MY_SYMBOLS, "star")
-    assert list(gallery.references(MY_SYMBOLS, m).symbols) == ["moon"]
-
-
-def test_switching_models_recomputes_embeddings(gallery):
-    old, new = FakeMatcher("old"), FakeMatcher("new", scale=2.0)
-    gallery.add_example(MY_SYMBOLS, "star", image(1), b"png", old)
-    a = gallery.references(MY_SYMBOLS, old).embeddings
-    b = gallery.references(MY_SYMBOLS, new).embeddings
-    np.testing.assert_allclose(b, 2 * a, rtol=1e-5)
-    calls = new.calls
-    Gallery(gallery.path).references(MY_SYMBOLS, new)  # stored now: a fresh process needs no recompute
-    assert new.calls == calls
-
-
 def test_concurrent_registrations_all_arrive(gallery):
     """16 threads (as 16 sessions) register 10 symbols each at once: none is lost."""
     errors = []
@@ -165,15 +136,11 @@ def test_concurrent_duplicates_exactly_one_wins(gallery):
 def test_bulk_set_is_created_once(gallery):
     m = FakeMatcher()
     items = [("a", image(1), b"p"), ("a", image(2), b"p"), ("b", image(3), b"p")]
-    assert gallery.add_set_bulk("Digits", "digits", items, m) is True
-    assert gallery.add_set_bulk("Digits", "digits", items, m) is False
+    vectors = embed_for_storage(m, [x for _, x, _ in items])
+    assert gallery.add_set_bulk("Digits", SetKind.DIGITS, items, vectors) is True
+    assert gallery.add_set_bulk("Digits", SetKind.DIGITS, items, vectors) is False
     assert [(s["name"], s["examples"]) for s in gallery.symbols("Digits")] == [("a", 2), ("b", 1)]
     assert [s["name"] for s in gallery.sets()] == [MY_SYMBOLS, "Digits"]
-
-
-def test_unknown_set(gallery):
-    with pytest.raises(GalleryError, match="no reference set"):
-        gallery.references("nope", FakeMatcher())
 
 
 def test_input_bytes_round_trip():
@@ -189,20 +156,6 @@ def test_wrong_shaped_input_is_refused_and_changes_nothing(gallery):
     assert gallery.symbols(MY_SYMBOLS) == []
 
 
-def test_delete_while_another_session_embeds_does_not_crash(gallery):
-    """Session A fills in missing embeddings while session B deletes one of the examples."""
-    for i, n in enumerate("abc"):
-        gallery.add_example(MY_SYMBOLS, n, image(i), b"png")  # no matcher: embeddings missing
-
-    class Racy(FakeMatcher):
-        def embed_inputs(self, x):
-            Gallery(gallery.path).delete_symbol(MY_SYMBOLS, "b")
-            return super().embed_inputs(x)
-
-    gallery.references(MY_SYMBOLS, Racy())
-    assert list(gallery.references(MY_SYMBOLS, FakeMatcher("fake-1")).symbols) == ["a", "c"]
-
-
 def test_delete_set_only_for_imported_sets(gallery):
     gallery.add_set_bulk("Digits", "digits", [("a", image(1), b"p")])
     gallery.add_set_bulk("Class 2B", "user", [("a", image(1), b"p")])
@@ -211,23 +164,6 @@ def test_delete_set_only_for_imported_sets(gallery):
             gallery.delete_set(name)
     gallery.delete_set("Class 2B")
     assert [s["name"] for s in gallery.sets()] == [MY_SYMBOLS, "Digits"]
-
-
-def test_ids_are_never_reused_so_caches_cannot_go_stale(gallery):
-    """Set A is matched (its references cached), then deleted; set B, created next, must be
-    served its own references, not A's: ids of sets, symbols and examples are never reused."""
-    m = FakeMatcher()
-    gallery.add_set_bulk("A", "user", [("alpha", image(1), b"pa"), ("beta", image(2), b"pb")], m)
-    refs_a = gallery.references("A", m)
-    gallery.delete_set("A")
-    gallery.add_set_bulk("B", "user", [("gamma", image(3), b"pg"), ("delta", image(4), b"pd")], m)
-    refs_b = gallery.references("B", m)
-    assert list(refs_b.symbols) == ["gamma", "delta"]
-    assert not set(refs_b.example_ids) & set(refs_a.example_ids)
-    assert [gallery.thumbnail(i) for i in refs_b.example_ids] == [b"pg", b"pd"]
-    for i in refs_a.example_ids:  # a page still showing A's matches gets "deleted", not B's images
-        with pytest.raises(GalleryError, match="deleted"):
-            gallery.thumbnail(i)
 
 
 def test_symbol_and_example_ids_are_never_reused(gallery):
@@ -276,7 +212,7 @@ def test_a_first_release_database_is_migrated_without_losing_anything(tmp_path):
                                      {"name": "star", "examples": 2, "example_id": 1}]
     assert g.thumbnail(4) == b"png4" and g.get_meta("default_sets_v1") == "done"
     fresh = FakeMatcher()
-    refs = g.references(MY_SYMBOLS, fresh)
+    refs = ReferenceIndex(g).references(MY_SYMBOLS, fresh)
     assert fresh.calls == 0  # stored embeddings kept: nothing recomputed
     np.testing.assert_allclose(refs.embeddings[0], m.embed_inputs(image(1))[0], atol=1e-6)
     g.delete_set("Imported")  # cascades still work after the rebuild
@@ -287,33 +223,31 @@ def test_a_first_release_database_is_migrated_without_losing_anything(tmp_path):
     assert g.get_meta("schema_version") == "2"
 
 
-@pytest.mark.parametrize("change, expect", [
-    ("add", ["star", "moon", "sun"]),
-    ("another example", ["star", "moon", "star"]),
-    ("rename", ["comet", "moon"]),
-    ("delete", ["moon"]),
-])
-def test_every_change_shows_in_the_very_next_references_call(gallery, change, expect):
+def test_examples_are_listed_with_their_stored_embeddings_and_thumbnails(gallery):
     m = FakeMatcher()
-    gallery.add_example(MY_SYMBOLS, "star", image(1), b"p", m)
-    gallery.add_example(MY_SYMBOLS, "moon", image(2), b"p", m)
-    assert list(gallery.references(MY_SYMBOLS, m).symbols) == ["star", "moon"]  # now cached
-    if change == "add":
-        gallery.add_example(MY_SYMBOLS, "sun", image(3), b"p", m)
-    elif change == "another example":
-        gallery.add_example(MY_SYMBOLS, "star", image(3), b"p", m, new_symbol=False)
-    elif change == "rename":
-        gallery.rename_symbol(MY_SYMBOLS, "star", "comet")
-    else:
-        gallery.delete_symbol(MY_SYMBOLS, "star")
-    assert list(gallery.references(MY_SYMBOLS, m).symbols) == expect
+    model_id, vectors = embed_for_storage(m, [image(1)])
+    gallery.add_example(MY_SYMBOLS, "star", image(1), b"p1", (model_id, vectors[0]))
+    gallery.add_example(MY_SYMBOLS, "moon", image(2), b"p2")
+    gallery.add_example(MY_SYMBOLS, "star", image(3), b"p3", new_symbol=False)
+    rows = gallery.examples(MY_SYMBOLS, model_id="fake-1")
+    assert [(r.symbol, r.thumbnail, r.vector is not None) for r in rows] == \
+        [("star", None, True), ("moon", None, False), ("star", None, False)]
+    assert rows[0].model_input == input_to_bytes(image(1))
+    by_symbol = gallery.examples(MY_SYMBOLS, thumbnails=True, by_symbol=True)
+    assert [(r.symbol, r.thumbnail, r.vector) for r in by_symbol] == [("moon", b"p2", None), ("star", b"p1", None),
+                                                                    ("star", b"p3", None)]
+    gallery.store_embeddings("fake-1", {rows[1].id: np.ones(56, np.float32), 10_000: np.ones(56, np.float32)})
+    assert np.frombuffer(gallery.examples(MY_SYMBOLS, model_id="fake-1")[1].vector, np.float32).sum() == 56
+    with pytest.raises(GalleryError, match="no reference set"):
+        gallery.examples("nope")
 
 
-def test_an_imported_set_shows_in_the_very_next_references_call(gallery):
-    """Import = a new set under a name that was deleted a moment ago: never the old contents."""
-    m = FakeMatcher()
-    gallery.add_set_bulk("Class", "user", [("old", image(1), b"p")], m)
-    assert list(gallery.references("Class", m).symbols) == ["old"]
-    gallery.delete_set("Class")
-    gallery.add_set_bulk("Class", "user", [("new", image(2), b"p")], m)
-    assert list(gallery.references("Class", m).symbols) == ["new"]
+def test_revision_changes_with_every_write_and_not_with_stored_embeddings(gallery):
+    before = gallery.revision(MY_SYMBOLS)
+    gallery.add_example(MY_SYMBOLS, "star", image(1), b"p")
+    after_add = gallery.revision(MY_SYMBOLS)
+    assert after_add[0] == before[0] and after_add[1] > before[1]
+    gallery.store_embeddings("m", {gallery.examples(MY_SYMBOLS)[0].id: np.zeros(4, np.float32)})
+    assert gallery.revision(MY_SYMBOLS) == after_add
+    with pytest.raises(GalleryError, match="no reference set"):
+        gallery.revision("nope")

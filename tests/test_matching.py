@@ -3,14 +3,14 @@ import numpy as np
 import pytest
 
 from conftest import SHAPES, sketch
-from siamese.gallery import DIGITS, MY_SYMBOLS, Gallery, thumbnail_png
-from siamese.matching import match_sketch, top_symbols
-from siamese.preprocess import to_dark_on_light, to_model_input
+from siamese.gallery import DIGITS, MY_SYMBOLS, Gallery, GalleryError
+from siamese.index import ReferenceIndex
+from siamese.matching import EmptySketchError, Verdict, match_sketch, register_sketch
+from siamese.preprocess import DOT, EMPTY
 
 
 def register(gallery, matcher, name, strokes, **kw):
-    img = sketch(strokes, **kw)
-    gallery.add_example(MY_SYMBOLS, name, to_model_input(img), thumbnail_png(to_dark_on_light(img)), matcher)
+    return register_sketch(sketch(strokes, **kw), gallery, MY_SYMBOLS, name, matcher)
 
 
 def jitter(strokes, dx=0.04, dy=-0.03, scale=0.85):
@@ -22,40 +22,39 @@ def gallery(tmp_path):
     return Gallery(tmp_path / "g.sqlite3")
 
 
-def test_registered_symbol_is_recognised_from_another_drawing(gallery, matcher):
+@pytest.fixture
+def index(gallery):
+    return ReferenceIndex(gallery)
+
+
+def test_registered_symbol_is_recognised_from_another_drawing(gallery, index, matcher):
     for name in ("star", "zero", "zigzag", "cross", "seven"):
         register(gallery, matcher, name, SHAPES[name])
     for name in ("star", "zero", "zigzag", "cross", "seven"):
-        res = match_sketch(sketch(jitter(SHAPES[name]), width=12), gallery, MY_SYMBOLS, matcher)
+        res = match_sketch(sketch(jitter(SHAPES[name]), width=12), index, MY_SYMBOLS, matcher)
         assert res.best.symbol == name
         assert res.verdict == "match"
         assert [m.distance for m in res.matches] == sorted(m.distance for m in res.matches)
 
 
-def test_empty_sketch_never_reaches_the_model(gallery, matcher, monkeypatch):
+def test_empty_sketch_never_reaches_the_model(gallery, index, matcher, monkeypatch):
     register(gallery, matcher, "star", SHAPES["star"])
     calls = []
     monkeypatch.setattr(type(matcher), "embed_inputs", lambda self, x: calls.append(x))
     for image in (None, np.zeros((280, 280, 4), np.uint8), sketch([[(0.5, 0.5)]], width=10)):
-        res = match_sketch(image, gallery, MY_SYMBOLS, matcher)
-        assert res.verdict == "empty" and res.matches == [] and res.model_input is None
+        res = match_sketch(image, index, MY_SYMBOLS, matcher)
+        assert res.verdict == Verdict.EMPTY and res.matches == [] and res.model_input is None
+        assert res.reason == (DOT if image is not None and image.any() else EMPTY)
     assert calls == []
 
 
-def test_empty_reference_set(gallery, matcher):
-    res = match_sketch(sketch(SHAPES["one"]), gallery, MY_SYMBOLS, matcher)
+def test_empty_reference_set(gallery, index, matcher):
+    res = match_sketch(sketch(SHAPES["one"]), index, MY_SYMBOLS, matcher)
     assert res.verdict == "no references" and res.model_input is not None
 
 
-def test_top_symbols_keeps_the_best_example_per_symbol():
-    emb = np.array([[0.0], [0.1], [0.2], [5.0]], np.float32)
-    symbols = np.array(["a", "a", "b", "c"], dtype=object)
-    out = top_symbols(np.array([0.0], np.float32), emb, symbols, k=5)
-    assert [(symbols[i], round(d, 3)) for i, d in out] == [("a", 0.0), ("b", 0.2), ("c", 5.0)]
-
-
 @pytest.mark.realdata
-def test_default_sets_are_built_once_and_digits_match(gallery, matcher, real_data_dir, monkeypatch):
+def test_default_sets_are_built_once_and_digits_match(gallery, index, matcher, real_data_dir, monkeypatch):
     from siamese.references import seed_default_sets
 
     monkeypatch.setenv("SIAMESE_DATA_DIR", str(real_data_dir))
@@ -69,11 +68,11 @@ def test_default_sets_are_built_once_and_digits_match(gallery, matcher, real_dat
     # An MNIST test digit that is not a reference matches its own digit.
     from siamese.data import load_mnist
     _, (x, y) = load_mnist()
-    hits = [match_sketch(x[i], gallery, DIGITS, matcher).best.symbol == str(y[i]) for i in range(100, 200)]
+    hits = [match_sketch(x[i], index, DIGITS, matcher).best.symbol == str(y[i]) for i in range(100, 200)]
     assert np.mean(hits) > 0.6
 
 
-def test_missing_data_still_starts(gallery, matcher, tmp_path, monkeypatch):
+def test_missing_data_still_starts(gallery, index, matcher, tmp_path, monkeypatch):
     from siamese.references import seed_default_sets
 
     monkeypatch.setenv("SIAMESE_DATA_DIR", str(tmp_path / "nothing"))
@@ -83,10 +82,10 @@ def test_missing_data_still_starts(gallery, matcher, tmp_path, monkeypatch):
     assert len(problems) == 2 and "MNIST" in problems[0] and "Omniglot" in problems[1]
     assert [s["name"] for s in gallery.sets()] == [MY_SYMBOLS]
     register(gallery, matcher, "star", SHAPES["star"])
-    assert match_sketch(sketch(SHAPES["star"]), gallery, MY_SYMBOLS, matcher).best.symbol == "star"
+    assert match_sketch(sketch(SHAPES["star"]), index, MY_SYMBOLS, matcher).best.symbol == "star"
 
 
-def test_verdict_on_both_sides_of_the_threshold_and_exactly_at_it(gallery):
+def test_verdict_on_both_sides_of_the_threshold_and_exactly_at_it(gallery, index):
     """'match' when the nearest distance is at most the threshold (equal counts as a match), 'new'
     beyond it; the result carries the threshold it used. A fake matcher keeps this exact."""
     from test_gallery import FakeMatcher
@@ -96,10 +95,48 @@ def test_verdict_on_both_sides_of_the_threshold_and_exactly_at_it(gallery):
     register(gallery, fake, "zero", SHAPES["zero"])
     query = sketch(jitter(SHAPES["seven"]), width=12)
     fake.threshold = 1e9
-    d = match_sketch(query, gallery, MY_SYMBOLS, fake).best.distance
+    d = match_sketch(query, index, MY_SYMBOLS, fake).best.distance
     assert d > 0
     for threshold, verdict in ((d, "match"), (2 * d, "match"), (float(np.nextafter(np.float32(d), 0)), "new"),
                                (d / 2, "new"), (0.0, "new")):
         fake.threshold = threshold
-        res = match_sketch(query, gallery, MY_SYMBOLS, fake)
+        res = match_sketch(query, index, MY_SYMBOLS, fake)
         assert (res.verdict, res.best.symbol, res.best.distance, res.threshold) == (verdict, "seven", d, threshold)
+
+
+def test_register_sketch_stores_name_input_thumbnail_and_embedding_at_once(gallery, index):
+    """One call stores everything; the stored embedding is the one a later search would compute
+    from the stored (8-bit) input, so searching embeds nothing."""
+    from test_gallery import FakeMatcher
+
+    fake = FakeMatcher()
+    done = register_sketch(sketch(SHAPES["star"]), gallery, MY_SYMBOLS, "  star ", fake)
+    assert done.name == "star" and done.model_input.shape == (28, 28)
+    calls = fake.calls
+    refs = index.references(MY_SYMBOLS, fake)
+    assert fake.calls == calls  # nothing left to embed
+    np.testing.assert_array_equal(refs.embeddings[0], fake.embed_inputs(done.model_input[None])[0])
+    row = gallery.examples(MY_SYMBOLS, thumbnails=True)[0]
+    assert row.thumbnail.startswith(b"\x89PNG") and row.symbol == "star"
+    register_sketch(sketch(jitter(SHAPES["star"])), gallery, MY_SYMBOLS, "star", fake, new_symbol=False)
+    assert gallery.symbols(MY_SYMBOLS)[0]["examples"] == 2
+
+
+@pytest.mark.parametrize("image, reason", [(None, EMPTY), (np.zeros((280, 280, 4), np.uint8), EMPTY),
+                                           (sketch([[(0.5, 0.5)]], width=30), DOT)])
+def test_register_sketch_refuses_an_empty_sketch_and_stores_nothing(gallery, image, reason):
+    from test_gallery import FakeMatcher
+
+    with pytest.raises(EmptySketchError) as err:
+        register_sketch(image, gallery, MY_SYMBOLS, "star", FakeMatcher())
+    assert str(err.value) == reason and isinstance(err.value, GalleryError)
+    assert gallery.symbols(MY_SYMBOLS) == []
+
+
+def test_register_sketch_duplicate_name_changes_nothing(gallery):
+    from test_gallery import FakeMatcher
+
+    register_sketch(sketch(SHAPES["star"]), gallery, MY_SYMBOLS, "star", FakeMatcher())
+    with pytest.raises(GalleryError, match="already has a symbol"):
+        register_sketch(sketch(SHAPES["zero"]), gallery, MY_SYMBOLS, "star", FakeMatcher())
+    assert [(s["name"], s["examples"]) for s in gallery.symbols(MY_SYMBOLS)] == [("star", 1)]

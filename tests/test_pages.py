@@ -4,8 +4,9 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, SHAPES, sketch
-from siamese.gallery import MY_SYMBOLS, Gallery, thumbnail_png
-from siamese.preprocess import to_dark_on_light, to_model_input
+from siamese.gallery import MY_SYMBOLS, Gallery
+from siamese.matching import register_sketch
+from siamese.preprocess import to_model_input
 
 
 @pytest.fixture
@@ -37,9 +38,7 @@ def texts(at):
 
 def add_symbol(name, strokes):
     from siamese import load_matcher
-    img = sketch(strokes)
-    Gallery().add_example(MY_SYMBOLS, name, to_model_input(img), thumbnail_png(to_dark_on_light(img)),
-                          load_matcher())
+    register_sketch(sketch(strokes), Gallery(), MY_SYMBOLS, name, load_matcher())
 
 
 def test_home_without_data_says_so_and_shows_the_model(offline):
@@ -135,6 +134,47 @@ def test_train_page_tiny_run_and_use_for_matching(real_data_dir, monkeypatch):
     from siamese import load_matcher
     m = load_matcher(models[1][1])
     assert m.dim == 128 and m.threshold > 0 and m.card["description"] == "MNIST Siamese tower, 1 epoch"
+
+
+def test_train_page_a_second_user_watches_and_stop_keeps_the_partial_history(offline, monkeypatch):
+    """One training per server: a second session sees it running, with the same progress and its
+    controls locked; its Stop ends the run for both, the epoch rows so far are kept, and the
+    controls unlock."""
+    import time
+
+    import numpy as np
+
+    import siamese.pairs as pairs_module
+    from siamese.pairs import PairData, make_pairs
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((2000, 28, 28)).astype(np.float32), rng.integers(0, 10, 2000)
+    noise = PairData(make_pairs(x, y, rng), make_pairs(x[:100], y[:100], rng), "noise pairs")
+    monkeypatch.setattr(pairs_module, "mnist_pairs", lambda n, seed=0: noise)
+    at = app("pages/3_Train_three_variants.py")
+    at.radio[1].set_value("manual").run()
+    at.slider[0].set_value(20).run()
+    next(b for b in at.button if b.label == "Train").click().run()
+    watcher = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    watcher.switch_page("pages/3_Train_three_variants.py").run()
+    deadline = time.time() + 120
+    while not (watcher.progress and watcher.progress[0].value > 0):  # the first epoch has ended
+        assert time.time() < deadline, texts(watcher)
+        time.sleep(0.5)
+        watcher.run()
+    assert watcher.progress[0].text.startswith("training: ") and "noise pairs" in [c.value for c in watcher.caption]
+    controls = {w.label: w.disabled for w in [*watcher.button, *watcher.radio, *watcher.slider]}
+    assert controls == {"Train": True, "Stop": False, "Data": True, "Preset": True}
+    next(b for b in watcher.button if b.label == "Stop").click().run()
+    while watcher.progress:
+        assert time.time() < deadline, texts(watcher)
+        time.sleep(0.5)
+        watcher.run()
+    at.run()
+    for session in (at, watcher):
+        assert [h.value for h in session.subheader] == ["Results (stopped early)"]
+        assert "after epoch 1" in texts(session) and not session.progress
+        assert {b.label: b.disabled for b in session.button}["Train"] is False
 
 
 @pytest.mark.realdata

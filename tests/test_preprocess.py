@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from conftest import SHAPES, sketch
-from siamese.preprocess import BOX, SIZE, ink_map, to_dark_on_light, to_gray, to_model_input
+from siamese.preprocess import (BOX, EMPTY, FULL, SIZE, Prepared, ink_map, prepare, to_dark_on_light, to_gray,
+                                to_model_input)
 
 
 def bbox(x, level=0.25):
@@ -154,8 +155,7 @@ def test_nan_pixels_do_not_poison_the_sketch():
 @pytest.mark.parametrize("width", [10, 18, 40])
 def test_a_click_with_any_pen_width_is_a_dot(width):
     assert to_model_input(sketch([[(0.5, 0.5)]], width=width)) is None
-    from siamese.preprocess import why_empty
-    assert why_empty(sketch([[(0.5, 0.5)]], width=width)).startswith("Only a dot")
+    assert prepare(sketch([[(0.5, 0.5)]], width=width)).reason.startswith("Only a dot")
 
 
 def test_short_strokes_are_not_dots():
@@ -163,18 +163,17 @@ def test_short_strokes_are_not_dots():
     assert to_model_input(sketch([[(0.45, 0.5), (0.6, 0.5)]], width=8)) is not None
 
 
-def test_why_empty_tells_empty_from_full():
-    from siamese.preprocess import why_empty
-    assert why_empty(None).startswith("Empty sketch")
-    assert why_empty(np.zeros((280, 280, 4), np.uint8)).startswith("Empty sketch")
+def test_an_empty_sketch_says_why():
+    assert prepare(None) == Prepared(None, EMPTY)
+    assert prepare(np.zeros((280, 280, 4), np.uint8)) == Prepared(None, EMPTY)
     full = np.zeros((280, 280, 4), np.uint8)
     full[..., 3] = 255  # opaque black everywhere
-    assert to_model_input(full) is None and "inked all over" in why_empty(full)
-    # the same on the app's white canvas, which tells its background
-    assert to_model_input(full, background=255) is None and "inked all over" in why_empty(full, background=255)
-    white = np.full((280, 280, 4), 255, np.uint8)
-    assert why_empty(white, background=255).startswith("Empty sketch")
-    assert why_empty(sketch(SHAPES["seven"])) == ""
+    assert prepare(full) == Prepared(None, FULL)
+    assert prepare(full, background=255) == Prepared(None, FULL)  # the app's white canvas tells its page
+    assert prepare(np.full((280, 280, 4), 255, np.uint8), background=255) == Prepared(None, EMPTY)
+    done = prepare(sketch(SHAPES["seven"]))
+    assert done.reason == "" and np.array_equal(done.input, to_model_input(sketch(SHAPES["seven"])))
+    assert prepare(sketch([[(0.5, 0.5)]], width=30), canvas=False).reason == ""  # a dot image is a symbol
 
 
 BOXED_X = [[(0.05, 0.05), (0.95, 0.05), (0.95, 0.95), (0.05, 0.95), (0.05, 0.05)],
