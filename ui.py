@@ -11,7 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from siamese import ModelLoadError, load_matcher  # noqa: E402
+from siamese import load_matcher  # noqa: E402
 from siamese.gallery import Gallery  # noqa: E402
 from siamese.index import ReferenceIndex  # noqa: E402
 from siamese.preprocess import to_display  # noqa: E402

@@ -36,6 +36,33 @@ def real_data_dir():
     return path
 
 
+@pytest.fixture
+def gallery(tmp_path):
+    """An empty reference-set database of the test's own."""
+    from siamese.gallery import Gallery
+    return Gallery(tmp_path / "g.sqlite3")
+
+
+@pytest.fixture
+def index(gallery):
+    """The search index over :func:`gallery`."""
+    from siamese.index import ReferenceIndex
+    return ReferenceIndex(gallery)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium driven by Playwright (no browser download), one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    from browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
 @pytest.fixture(scope="session")
 def matcher():
     """The shipped model, loaded once."""

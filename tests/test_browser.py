@@ -5,23 +5,12 @@ import time
 
 import pytest
 
-from browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, app_server, draw, ranked_names, wait_for_text
+from browser import ARTIFACTS, app_server, draw, ranked_names, wait_for_text
 from conftest import SHAPES
 
 pytestmark = pytest.mark.browser
 
 SHIFTED_STAR = [[(x * 0.9 + 0.07, y * 0.9 + 0.04) for x, y in SHAPES["star"][0]]]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def open_page(browser, url):
@@ -33,28 +22,36 @@ def open_page(browser, url):
     return page, errors
 
 
+def open_at(browser, url, path, text):
+    """Open the home page first (a deep link into a fresh server shows a spurious "Page not
+    found", streamlit#9992), then ``path``; wait for ``text``."""
+    page, errors = open_page(browser, url)
+    wait_for_text(page, "Reference sets")
+    page.goto(url + path)
+    wait_for_text(page, text)
+    return page, errors
+
+
 def choose_set(page, label_start):
     page.get_by_test_id("stSelectbox").first.click()
     page.get_by_role("option").filter(has_text=label_start).first.click()
     time.sleep(1)
 
 
-def register(page, name, strokes):
+def register(page, name, strokes, double_click=False):
     page.get_by_label("Name", exact=True).fill(name)
     page.keyboard.press("Tab")
     draw(page, strokes)
     time.sleep(1.5)
-    page.get_by_role("button", name="Register").click()
-    wait_for_text(page, "Registered")
+    button = page.get_by_role("button", name="Register")
+    button.dblclick() if double_click else button.click()
+    return wait_for_text(page, f"Name: {name}")
 
 
 def test_draw_match_register_restart(browser, real_data_dir, tmp_path):
     env = {"SIAMESE_HOME": str(tmp_path / "home"), "SIAMESE_DATA_DIR": str(real_data_dir)}
     with app_server(env) as url:
-        page, errors = open_page(browser, url)
-        wait_for_text(page, "Reference sets")
-        page.goto(url + "/draw")
-        wait_for_text(page, "Empty sketch")
+        page, errors = open_at(browser, url, "/draw", "Empty sketch")
         draw(page, SHAPES["seven"])
         body = wait_for_text(page, "What the model saw")
         page.screenshot(path=str(ARTIFACTS / "draw-seven.png"), full_page=True)
@@ -119,17 +116,9 @@ def test_register_double_click_and_fresh_delete_confirmations(browser, real_data
     its confirmation: the next symbol cannot be deleted without a new tick."""
     env = {"SIAMESE_HOME": str(tmp_path / "home"), "SIAMESE_DATA_DIR": str(real_data_dir)}
     with app_server(env) as url:
-        page, errors = open_page(browser, url)
-        wait_for_text(page, "Reference sets")
-        page.goto(url + "/register")
-        wait_for_text(page, "No symbols registered yet")
+        page, errors = open_at(browser, url, "/register", "No symbols registered yet")
         for name, shape in (("star", "star"), ("ring", "zero")):
-            page.get_by_label("Name", exact=True).fill(name)
-            page.keyboard.press("Tab")
-            draw(page, SHAPES[shape])
-            time.sleep(1.5)
-            page.get_by_role("button", name="Register").dblclick()
-            body = wait_for_text(page, f"Name: {name}")
+            register(page, name, SHAPES[shape], double_click=True)
             time.sleep(2)  # let any second run finish
             body = wait_for_text(page, f"Name: {name}")
             assert "Not registered" not in body and body.count("Registered in") == 1, body

@@ -28,11 +28,6 @@ def image(seed):
     return np.random.default_rng(seed).random((28, 28)).astype(np.float32)
 
 
-@pytest.fixture
-def gallery(tmp_path):
-    return Gallery(tmp_path / "g.sqlite3")
-
-
 def test_my_symbols_exists_and_wal_is_on(gallery):
     assert [s["name"] for s in gallery.sets()] == [MY_SYMBOLS]
     con = sqlite3.connect(gallery.path)

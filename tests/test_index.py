@@ -8,16 +8,6 @@ from siamese.index import ReferenceIndex, embed_for_storage, nearest, top_symbol
 from test_gallery import FakeMatcher, image
 
 
-@pytest.fixture
-def gallery(tmp_path):
-    return Gallery(tmp_path / "g.sqlite3")
-
-
-@pytest.fixture
-def index(gallery):
-    return ReferenceIndex(gallery)
-
-
 def emb(matcher, x):
     """``(model id, vector)`` of one model input as it will be stored."""
     model_id, vectors = embed_for_storage(matcher, [x])

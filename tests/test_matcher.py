@@ -6,7 +6,6 @@ import pytest
 
 from conftest import SHAPES, sketch
 from siamese import ModelLoadError, load_matcher
-from siamese.matcher import Matcher
 from siamese.preprocess import to_dark_on_light
 
 

@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 
 from conftest import SHAPES, sketch
-from siamese.gallery import DIGITS, MY_SYMBOLS, Gallery, GalleryError
-from siamese.index import ReferenceIndex
+from siamese.gallery import DIGITS, MY_SYMBOLS, GalleryError
 from siamese.matching import EmptySketchError, Verdict, match_sketch, register_sketch
 from siamese.preprocess import DOT, EMPTY
 
@@ -15,16 +14,6 @@ def register(gallery, matcher, name, strokes, **kw):
 
 def jitter(strokes, dx=0.04, dy=-0.03, scale=0.85):
     return [[(0.5 + (x - 0.5) * scale + dx, 0.5 + (y - 0.5) * scale + dy) for x, y in s] for s in strokes]
-
-
-@pytest.fixture
-def gallery(tmp_path):
-    return Gallery(tmp_path / "g.sqlite3")
-
-
-@pytest.fixture
-def index(gallery):
-    return ReferenceIndex(gallery)
 
 
 def test_registered_symbol_is_recognised_from_another_drawing(gallery, index, matcher):

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, INK_JS, app_server, ranked_names, wait_for_text
+from browser import ARTIFACTS, INK_JS, app_server, ranked_names, wait_for_text
 
 pytestmark = pytest.mark.browser
 
@@ -27,17 +27,6 @@ STARTS = {
     "bottom-right corner": (277, 277),
     "bottom edge": (140, 277),
 }
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
