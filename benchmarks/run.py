@@ -138,8 +138,9 @@ def bench_memory():
     """RSS of one process doing what the server does: 200 matches, then 10 trainings."""
     from browser import rss_mb
     from siamese import load_matcher
+    from siamese.classroom import SOLO
     from siamese.compare import compare_variants
-    from siamese.gallery import MY_SYMBOLS, Gallery
+    from siamese.gallery import CLASS_SYMBOLS, Gallery
     from siamese.index import ReferenceIndex
     from siamese.matching import match_sketch, register_sketch
     from siamese.pairs import mnist_pairs
@@ -150,11 +151,11 @@ def bench_memory():
         gallery = Gallery(Path(home) / "g.sqlite3")
         index = ReferenceIndex(gallery)
         for i in range(20):
-            register_sketch(canvas_sketch(1000 + i), gallery, MY_SYMBOLS, f"s{i}", matcher)
+            register_sketch(canvas_sketch(1000 + i), gallery, CLASS_SYMBOLS, f"s{i}", matcher, actor=SOLO)
         print(f"\nRSS after start-up: {rss_mb():.0f} MB")
         for round_ in range(4):
             for i in range(50):
-                match_sketch(canvas_sketch(i), index, MY_SYMBOLS, matcher)
+                match_sketch(canvas_sketch(i), index, CLASS_SYMBOLS, matcher)
             print(f"RSS after {50 * (round_ + 1)} matches: {rss_mb():.0f} MB")
     pairs = mnist_pairs(2_000, seed=0)
     for k in range(10):

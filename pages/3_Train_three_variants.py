@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
+from siamese.classroom import Action, may
 from siamese.compare import DATASETS, PRESETS, JobSnapshot, JobStatus, PairTrainingSettings
 from siamese.models import VARIANTS
 
@@ -18,7 +19,12 @@ st.markdown(
     "cross-entropy and Adam. Pair accuracy counts a prediction as *same* when its probability ≥ 0.5.")
 
 job = ui.training_job()
-locked = job.snapshot().running  # the controls wait while a training runs
+me = ui.actor()
+may_train = me is not None and may(me, Action.TRAIN)
+running = job.snapshot().running
+locked = running or not may_train  # the controls wait while a training runs; students watch
+if not may_train:
+    st.info("The teacher starts and stops the training; everyone watches it live here.")
 
 with st.expander("What the lecture claims, and what we measured on this CPU"):
     st.markdown(
@@ -80,11 +86,11 @@ lecture_init = s2.checkbox(
 
 b1, b2 = st.columns([1, 5])
 if b1.button("Train", type="primary", disabled=locked):
-    if not job.start(replace(settings, dataset=dataset, seed=int(seed), lecture_init=lecture_init)):
+    if not job.start(replace(settings, dataset=dataset, seed=int(seed), lecture_init=lecture_init), me):
         st.warning("A training is already running on this server: watch it below.")
     st.rerun()
-if b2.button("Stop", disabled=not locked):
-    job.stop()
+if b2.button("Stop", disabled=not running or not may_train):
+    job.stop(me)
 
 
 @st.fragment(run_every=2.0)
@@ -127,12 +133,12 @@ def finished_ui(snap: JobSnapshot):
         "comparison, so they stay near chance. The Siamese model is given the comparison for free: one "
         "tower maps both images into the same space and the distance between them is all the last "
         "layer sees, so it only has to learn an embedding in which images of the same class are close.")
-    if not snap.siamese_trained:
+    if not snap.siamese_trained or not may_train:
         return
     saved = snap.saved_path
     if saved is None and st.button("Use this Siamese model for matching"):
         try:
-            saved = job.save_siamese()
+            saved = job.save_siamese(me)
             st.session_state["model_path"] = str(saved)
         except ValueError as exc:
             st.error(str(exc))
@@ -140,4 +146,4 @@ def finished_ui(snap: JobSnapshot):
         st.success("This Siamese model is saved next to the shipped one. Choose it in the sidebar's "
                    "Model list on Draw & match (it is already selected if you saved it).")
 
-live(locked)
+live(running)

@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from siamese.evaluation import PROTOCOLS, confused_pairs, evaluate
+from siamese.episodes import PROTOCOLS
+from siamese.evaluation import confused_pairs, evaluate
 from siamese.preprocess import to_display
 
 st.title("One-shot on never-seen alphabets")

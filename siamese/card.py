@@ -52,6 +52,10 @@ class ModelCard(TypedDict, total=False):
         :class:`siamese.embedding_training.TrainConfig` fields; train_seconds: wall time in s;
         machine: in words; validation_history: ``[{"episode", "accuracy", "seconds"}]``;
         results: :func:`siamese.report.one_shot_report`.
+        official_runs: :meth:`siamese.official_runs.OfficialRunsResult.as_dict` (added by
+            ``python -m siamese official-runs --write-card``).
+        open_set: the calibration of :mod:`siamese.openset` (added by ``python -m siamese
+            calibrate-openset``; see :func:`siamese.openset_calibration.calibration_section`).
 
     A Siamese tower trained in the app (:func:`tower_card`):
         description: what it was trained on, shown in the app.
@@ -75,6 +79,8 @@ class ModelCard(TypedDict, total=False):
     threshold_calibration: dict
     results: dict
     created: str
+    official_runs: dict
+    open_set: dict
 
 
 def card_path_for(model_path) -> Path:
@@ -123,6 +129,21 @@ def write_card(path, card: Mapping) -> None:
         tmp.unlink(missing_ok=True)
         raise
 
+
+def add_to_card(path, fields: Mapping) -> ModelCard:
+    """Add (or refresh) fields of an existing card, such as a measurement made after training
+    (``official_runs``, ``open_set``), leaving every other field as it is; written atomically.
+
+    Returns:
+        the card as written.
+
+    Raises:
+        ModelLoadError: the card is unreadable; OSError, TypeError, ValueError: see :func:`write_card`.
+    """
+    card = read_card(path)
+    card.update(fields)
+    write_card(path, card)
+    return card
 
 def threshold_of(card: Mapping) -> float:
     """The card's "looks new" threshold (Euclidean distance). A model with no card (``{}``) or a

@@ -6,6 +6,9 @@ Commands:
     evaluate  N-way K-shot one-shot accuracy on the evaluation alphabets
               (``python -m siamese evaluate --protocol within-alphabet --way 20 --shot 1``)
     digits-unseen  train on MNIST digits 0-7 only, one-shot test on 8 vs 9 and on all ten digits
+    official-runs  accuracy on the 20 official one-shot runs of Lake et al. 2015 (--write-card records it)
+    digit-references  choose the Digits set's MNIST training references (assets/digit_references.json)
+    calibrate-openset  calibrate the per-set "looks new" rule on validation data (card + pool file)
     compare   the lecture's three pair models on the same pairs, per-epoch history as JSON
               (``python -m siamese compare --dataset mnist --preset classroom --json out.json``)
 """
@@ -27,8 +30,8 @@ def _bar(total: int, desc: str):
 
 def cmd_train(args) -> None:
     from .card import write_card
-    from .data import load_omniglot
-    from .embedding_training import TrainConfig, check_episodes, split_background, train_embedding
+    from .data import load_omniglot, split_background
+    from .embedding_training import TrainConfig, check_episodes, train_embedding
     from .report import trained_embedding_card
 
     try:  # the settings are checked before the data is loaded, the episodes right after
@@ -133,6 +136,58 @@ def cmd_digits_unseen(args) -> None:
         Path(args.json).write_text(json.dumps(res.as_dict(), indent=2) + "\n")
 
 
+def _card_path(args) -> Path:
+    from .card import card_path_for
+
+    return Path(args.card) if args.card else card_path_for(args.model or paths.SHIPPED_MODEL)
+
+
+def cmd_official_runs(args) -> None:
+    from .card import add_to_card
+    from .matcher import load_matcher
+    from .official_runs import official_runs_accuracy
+
+    res = official_runs_accuracy(load_matcher(args.model).embed_inputs)
+    print(res)
+    print("correct per run: " + " ".join(map(str, res.per_run)))
+    if args.write_card:
+        add_to_card(_card_path(args), {"official_runs": res.as_dict()})
+        print(f"recorded in {_card_path(args)}", file=sys.stderr)
+
+
+def cmd_digit_references(args) -> None:
+    from .matcher import load_matcher
+    from .references import DIGIT_REFERENCES_FILE, select_digit_references
+
+    matcher = load_matcher(args.model)
+    indices = select_digit_references(matcher.embed_inputs, args.per_digit, args.seed)
+    out = {"source": "MNIST training split (x_train of mnist.npz)", "per_digit": args.per_digit,
+           "method": "medoids of k-means clusters of each digit's embeddings, largest cluster first",
+           "model_id": matcher.model_id, "seed": args.seed,
+           "command": "python -m siamese " + " ".join(sys.argv[1:]), "indices": indices}
+    path = Path(args.out or DIGIT_REFERENCES_FILE)
+    path.write_text(json.dumps(out) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
+
+
+def cmd_calibrate_openset(args) -> None:
+    import numpy as np
+
+    from .card import add_to_card
+    from .matcher import load_matcher
+    from .openset import POOL_FILE
+    from .openset_calibration import calibrate_open_set
+
+    section, pool, _ = calibrate_open_set(load_matcher(args.model).embed_inputs, seed=args.seed)
+    for c, rows in section["validation"].items():
+        print(f"pool correction {c}: " + "; ".join(f"{k} {100 * r['known_new']:.1f}% known called new, "
+                                                   f"{100 * r['unseen_match']:.1f}% never-seen matched"
+                                                   for k, r in rows.items()))
+    print(f"chosen: {section['pool_correction']}")
+    np.savez_compressed(POOL_FILE, inputs=pool)
+    add_to_card(_card_path(args), {"open_set": section})
+    print(f"wrote {POOL_FILE} and the open_set section of {_card_path(args)}", file=sys.stderr)
+
 def main(argv=None) -> None:
     from .embedding_training import TrainConfig  # no TensorFlow import: --help stays fast
 
@@ -184,6 +239,22 @@ def main(argv=None) -> None:
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--json", default=None)
     d.set_defaults(func=cmd_digits_unseen)
+    o = sub.add_parser("official-runs", help="accuracy on the 20 official one-shot runs (Lake et al. 2015)")
+    o.add_argument("--model", default=None, help=".keras embedding model (default: the shipped one)")
+    o.add_argument("--write-card", action="store_true", help="record the result in the model card")
+    o.add_argument("--card", default=None, help="model card path (default: the model's)")
+    o.set_defaults(func=cmd_official_runs)
+    r = sub.add_parser("digit-references", help="choose the Digits set's references among MNIST training digits")
+    r.add_argument("--model", default=None, help=".keras embedding model (default: the shipped one)")
+    r.add_argument("--per-digit", type=int, default=50)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--out", default=None, help="default: assets/digit_references.json")
+    r.set_defaults(func=cmd_digit_references)
+    o = sub.add_parser("calibrate-openset", help="calibrate the per-set 'looks new' rule on validation data")
+    o.add_argument("--model", default=None, help=".keras embedding model (default: the shipped one)")
+    o.add_argument("--card", default=None, help="model card path (default: the model's)")
+    o.add_argument("--seed", type=int, default=0)
+    o.set_defaults(func=cmd_calibrate_openset)
     args = parser.parse_args(argv)
     from .data import DatasetError
     from .matcher import ModelLoadError

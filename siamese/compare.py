@@ -17,6 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, get_args
 
+from .classroom import Action, Actor, require
 from .models import VARIANTS
 
 Dataset = Literal["mnist", "omniglot"]
@@ -387,12 +388,16 @@ class TrainingJob:
                                History() if self._result is None else self._result.snapshot(),
                                self._pairs_description, self._error, self._saved_path)
 
-    def start(self, settings: PairTrainingSettings) -> bool:
+    def start(self, settings: PairTrainingSettings, actor: Actor) -> bool:
         """Start a comparison unless one is running.
 
         Returns:
             False if a training is already running (nothing is started).
+
+        Raises:
+            PermissionDenied: a student (students watch; the teacher starts and stops).
         """
+        require(actor, Action.TRAIN)
         with self._lock:
             if self._status.running:
                 return False
@@ -403,15 +408,26 @@ class TrainingJob:
                              name="compare-variants", daemon=True).start()
             return True
 
-    def stop(self) -> None:
-        """Ask the running training to stop within a batch."""
+    def stop(self, actor: Actor) -> None:
+        """Ask the running training to stop within a batch.
+
+        Raises:
+            PermissionDenied: a student.
+        """
+        require(actor, Action.TRAIN)
         self._stop.set()
 
-    def save_siamese(self) -> Path:
+    def save_siamese(self, actor: Actor) -> Path:
         """Save the finished run's Siamese tower for matching, once (later calls return the same
-        path). Raises ValueError if there is no trained Siamese model or it collapsed."""
+        path): it is then offered to everyone on this server, so only who may train may save.
+
+        Raises:
+            PermissionDenied: a student.
+            ValueError: there is no trained Siamese model, or it collapsed.
+        """
         from .user_models import save_siamese_tower
 
+        require(actor, Action.TRAIN)
         with self._lock:
             if self._saved_path is None:
                 if self._status.running or self._result is None or "siamese" not in self._result.models:

@@ -1,4 +1,5 @@
-"""MNIST and Omniglot, fetched the standard way and checked before use.
+"""MNIST and Omniglot, fetched the standard way and checked before use, and the background split's
+held-out validation alphabets.
 
 Files are fetched with ``keras.utils.get_file`` (hash-checked) into :func:`siamese.paths.data_dir`
 (``SIAMESE_DATA_DIR``), laid out as::
@@ -43,6 +44,8 @@ OMNIGLOT_MD5 = {"images_background": "68d2efa1b9178cc56df9314c21c6e718",
 # (alphabets, characters, images) per split, from Lake et al. 2015 and the official zips.
 OMNIGLOT_COUNTS = {"background": (30, 964, 19280), "evaluation": (20, 659, 13180)}
 CACHE_VERSION = 1  # bump when preprocessing changes, so derived arrays are rebuilt
+VALIDATION_EVERY = 8
+"""Every 8th background alphabet (sorted by name) is held out for validation: 4 of 30."""
 
 
 class DatasetError(RuntimeError):
@@ -203,3 +206,17 @@ def load_omniglot(split: str) -> Omniglot:
              characters=data.characters, char_alphabet=data.char_alphabet, alphabets=data.alphabets)
     tmp.replace(cache)  # atomic: a killed process never leaves a half-written cache
     return data
+
+
+def split_background(data: Omniglot) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean image masks ``(train, validation)`` over a background split, by alphabet.
+
+    The validation alphabets (every :data:`VALIDATION_EVERY`-th by name, from the first) choose the
+    checkpoint and calibrate the threshold, so the evaluation alphabets stay out of both.
+
+    Returns:
+        ``(train (n,) bool, validation (n,) bool)``, complementary; no alphabet is in both.
+    """
+    val_alphabets = np.arange(len(data.alphabets))[::VALIDATION_EVERY]
+    val = np.isin(data.alphabet_of_image, val_alphabets)
+    return ~val, val

@@ -12,8 +12,11 @@ al. 2015, section 4.2). Optionally the logits are the negative squared distances
 temperature (metric scaling, Oreshkin et al. 2018, TADAM): it only softens the training loss;
 matching still ranks by plain Euclidean distance.
 
-Evaluation alphabets never enter training or model selection: a few background alphabets are
-held out for validation (checkpoint choice and threshold calibration).
+Episodes come from :class:`siamese.episodes.EpisodeSampler` and are augmented here; Keras trains
+on them through :mod:`siamese.protonet` (episode stream, loss, best-checkpoint callback).
+Evaluation alphabets never enter training or model selection: a few background alphabets are held
+out for validation (:func:`siamese.data.split_background`; checkpoint choice and threshold
+calibration).
 """
 from __future__ import annotations
 
@@ -22,18 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import Omniglot
+from .data import Omniglot, split_background
+from .episodes import EpisodeSampler, n_views
 from .evaluation import evaluate
-
-VALIDATION_EVERY = 8
-"""Every 8th background alphabet (sorted by name) is held out for validation: 4 of 30."""
-
-
-def split_background(data: Omniglot) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean image masks ``(train, validation)`` over a background split, by alphabet."""
-    val_alphabets = np.arange(len(data.alphabets))[::VALIDATION_EVERY]
-    val = np.isin(data.alphabet_of_image, val_alphabets)
-    return ~val, val
 
 
 @dataclass
@@ -111,10 +105,6 @@ def distort(image: np.ndarray, rng: np.random.Generator, strength: float = 1.0) 
     return np.asarray(out, np.float32) / 255.0
 
 
-def _n_views(cfg: TrainConfig, rotations: int) -> int:
-    return rotations * 2 if cfg.mirror else rotations
-
-
 def check_episodes(labels: np.ndarray, cfg: TrainConfig, rotations: int = 4) -> None:
     """Check that ``labels`` ``(n,) int`` can fill ``cfg``'s episodes.
 
@@ -123,7 +113,7 @@ def check_episodes(labels: np.ndarray, cfg: TrainConfig, rotations: int = 4) -> 
             images than one support plus ``cfg.queries`` (Omniglot has 20 per character).
     """
     counts = np.unique(labels, return_counts=True)[1]
-    n_classes = len(counts) * _n_views(cfg, rotations)
+    n_classes = len(counts) * n_views(rotations, cfg.mirror)
     if n_classes < cfg.way:
         raise ValueError(f"{cfg.way}-way episodes need {cfg.way} classes; the training data has {n_classes}")
     if len(counts) and counts.min() < 1 + cfg.queries:
@@ -131,41 +121,32 @@ def check_episodes(labels: np.ndarray, cfg: TrainConfig, rotations: int = 4) -> 
                          f"some have only {counts.min()} (lower --queries)")
 
 
-def _view(imgs: np.ndarray, view: int, rotations: int) -> np.ndarray:
-    """View number ``view`` of images ``(n, 28, 28)``: ``view % rotations`` quarter turns, then
-    mirrored left-right if ``view >= rotations``."""
-    out = np.rot90(imgs, k=view % rotations, axes=(1, 2))
-    return out[:, :, ::-1] if view >= rotations else out
+def _episode(images, sampler: EpisodeSampler, cfg: TrainConfig, rng, within_alphabet: float = 0.0):
+    """Images ``(way * (1 + queries), 28, 28) float32`` of one training episode: per class, the
+    support first, then its queries, each as its view shows it and distorted (or only shifted).
+    With probability ``within_alphabet`` (``cfg.within_alphabet`` where an alphabet can fill an
+    episode, else 0) all classes come from one alphabet.
 
-
-def _episode(images, by_class, cfg, rng, rotations: int, by_group=None):
-    """Images ``(way * (1 + queries), 28, 28)`` of one training episode: per class, the support
-    first, then its queries; a class is (character, view), a view being one of ``rotations``
-    quarter turns, mirrored or not when ``cfg.mirror``. With probability ``cfg.within_alphabet``
-    all classes come from one group (alphabet) of ``by_group``."""
-    views = _n_views(cfg, rotations)
-    n_classes = len(by_class) * views
-    if by_group and rng.random() < cfg.within_alphabet:
-        members = by_group[rng.integers(len(by_group))]
-        pool = (members[:, None] * views + np.arange(views)).ravel()
-        chosen = rng.choice(pool, size=cfg.way, replace=False)
-    else:
-        chosen = rng.choice(n_classes, size=cfg.way, replace=False)
+    Draws, in this order (the shipped model's stream): the protocol coin (only when
+    ``within_alphabet`` > 0), the classes, then class by class its images and their distortions.
+    """
+    within = within_alphabet > 0 and rng.random() < within_alphabet
     batch = []
-    for c in chosen:
-        idx = rng.choice(by_class[c // views], size=1 + cfg.queries, replace=False)
-        imgs = _view(images[idx], c % views, rotations)
+    for c in sampler.classes(cfg.way, rng, "within-alphabet" if within else "random"):
+        imgs = sampler.view(images[sampler.images(c, 1 + cfg.queries, rng)], c)
         if cfg.distort > 0:
             batch.extend(distort(img, rng, cfg.distort) for img in imgs)
         else:
-            shifts = rng.integers(-2, 3, size=(len(idx), 2))
+            shifts = rng.integers(-2, 3, size=(len(imgs), 2))
             batch.extend(np.roll(img, tuple(s), axis=(0, 1)) for img, s in zip(imgs, shifts))
     return np.stack(batch).astype(np.float32)
 
 
 def train_episodic(images, labels, cfg: TrainConfig, validate, rotations: int = 4, progress=None, log=print,
                    groups=None):
-    """Prototypical-network training of the Conv-4 embedding on any labelled images.
+    """Prototypical-network training of the Conv-4 embedding on any labelled images: one
+    ``model.fit`` over a stream of episodes (:mod:`siamese.protonet`), Adam with a cosine decay of
+    the learning rate to 2% over ``cfg.episodes``.
 
     Arguments:
         images: ``(n, 28, 28) float32`` training images; labels: ``(n,) int``.
@@ -173,58 +154,34 @@ def train_episodic(images, labels, cfg: TrainConfig, validate, rotations: int = 
         validate: callable ``validate(model) -> accuracy`` used to keep the best checkpoint.
         rotations: 4 = each 90-degree rotation of a class is a new class (Omniglot); 1 = none
             (digits: a rotated 6 is a 9). ``cfg.mirror`` doubles the views.
+        progress: optional ``progress(episode, total, loss)``; log: where validation lines go.
 
     Returns:
         ``(model, history)`` as :func:`train_embedding`.
     """
     import keras
-    import tensorflow as tf
 
     from .models import build_conv_embedding
+    from .protonet import BestCheckpoint, Episodes, PrototypicalNetwork
 
     check_episodes(labels, cfg, rotations)
     keras.utils.set_random_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    by_class = [np.flatnonzero(labels == c) for c in np.unique(labels)]
-    by_group = None
-    if groups is not None and cfg.within_alphabet > 0:
-        group_of_class = np.array([groups[idx[0]] for idx in by_class])
-        by_group = [np.flatnonzero(group_of_class == g) for g in np.unique(group_of_class)]
-        by_group = [m for m in by_group if len(m) * _n_views(cfg, rotations) >= cfg.way]
+    sampler = EpisodeSampler(labels, groups, rotations=rotations, mirror=cfg.mirror)
+    # Within-alphabet episodes only where an alphabet has enough classes; otherwise all are random.
+    within = cfg.within_alphabet if sampler.fits_within_alphabet(cfg.way) else 0.0
     model = build_conv_embedding(pooled_blocks=cfg.pooled_blocks)
+    network = PrototypicalNetwork(model, cfg.way, cfg.queries, cfg.temperature)
     schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, cfg.episodes, alpha=0.02)
-    optimizer = keras.optimizers.Adam(schedule)
-    per_class = 1 + cfg.queries
-    targets = tf.constant(np.repeat(np.arange(cfg.way), cfg.queries), tf.int32)
-
-    @tf.function(reduce_retracing=True)
-    def step(x):
-        with tf.GradientTape() as tape:
-            emb = tf.reshape(model(x, training=True), (cfg.way, per_class, -1))
-            prototypes = emb[:, 0]
-            queries = tf.reshape(emb[:, 1:], (cfg.way * cfg.queries, -1))
-            sq = tf.reduce_sum(tf.square(queries[:, None] - prototypes[None]), axis=-1)
-            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(targets, -sq / cfg.temperature))
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        return loss
-
-    history = {"validation": [], "config": cfg.__dict__.copy()}
-    best_acc, best_weights = -1.0, None
+    network.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=False)
+    checkpoint = BestCheckpoint(model, validate, cfg.episodes, cfg.validate_every, progress, log)
     start = time.perf_counter()
-    for e in range(1, cfg.episodes + 1):
-        loss = float(step(_episode(images, by_class, cfg, rng, rotations, by_group)))
-        if progress:
-            progress(e, cfg.episodes, loss)
-        if e % cfg.validate_every == 0 or e == cfg.episodes:
-            acc = validate(model)
-            history["validation"].append({"episode": e, "accuracy": acc, "seconds": time.perf_counter() - start})
-            log(f"episode {e}: loss {loss:.3f}, validation accuracy {100 * acc:.1f}%")
-            if acc >= best_acc:
-                best_acc, best_weights = acc, model.get_weights()
-    history["train_seconds"] = time.perf_counter() - start
-    history["best_validation"] = best_acc
-    model.set_weights(best_weights)
+    # One Keras epoch per episode: the loss Keras reports is then that episode's, not a running mean.
+    network.fit(Episodes(lambda: _episode(images, sampler, cfg, rng, within)), epochs=cfg.episodes,
+                steps_per_epoch=1, shuffle=False, verbose=0, callbacks=[checkpoint])
+    history = {"validation": checkpoint.history, "config": cfg.__dict__.copy(),
+               "train_seconds": time.perf_counter() - start, "best_validation": checkpoint.best_accuracy}
+    model.set_weights(checkpoint.best_weights)
     return model, history
 
 

@@ -1,16 +1,11 @@
 """N-way K-shot evaluation over episodes, and calibration of the "looks new" distance threshold.
 
-An episode draws N classes; each has K support images and one query. A query is assigned the
-class whose prototype (mean support embedding, Snell et al. 2017; with K = 1 this is the nearest
-support, as in Koch et al. 2015) is nearest in Euclidean distance. Candidate order is shuffled and
-ties are broken at random, so a collapsed model that gives every candidate the same distance scores
-about 1/N, not 100%.
-
-Protocols (always reported with N and K):
-- "within-alphabet": all N classes from one alphabet, support and query drawn by different people:
-  the harder task of Lake et al. 2015 (Science), on which Koch et al. 2015 report 92.0% and people
-  95.5% (20-way 1-shot).
-- "random": classes drawn across all alphabets of the split (Vinyals et al. 2016 and later work).
+Episodes (N classes, K support images and one query each) come from
+:class:`siamese.episodes.EpisodeSampler`, which also defines the two protocols. A query is assigned
+the class whose prototype (mean support embedding, Snell et al. 2017; with K = 1 this is the
+nearest support, as in Koch et al. 2015) is nearest in Euclidean distance. Candidate order is
+shuffled and ties are broken at random, so a collapsed model that gives every candidate the same
+distance scores about 1/N, not 100%.
 """
 from __future__ import annotations
 
@@ -19,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-PROTOCOLS = ("within-alphabet", "random")
+from .episodes import EpisodeSampler
 
 
 @dataclass
@@ -76,57 +71,6 @@ def wilson_interval(correct: int, n: int, z: float = 1.96) -> tuple[float, float
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def sample_episode(labels, groups, drawers, way, shot, protocol, rng):
-    """Draw one episode's image indices.
-
-    Arguments:
-        labels: ``(n,) int`` class of each image.
-        groups: ``(n,) int`` alphabet of each image (used by "within-alphabet").
-        drawers: ``(n,) int`` drawer of each image, or None; support and query then only need to
-            be different images.
-        way, shot: N and K.
-        protocol: "within-alphabet" or "random".
-        rng: ``numpy.random.Generator``.
-
-    Returns:
-        ``(support (N, K) int, queries (N,) int)``.
-
-    Raises:
-        ValueError: unknown protocol, or no alphabet / too few classes for N, or too few images
-            per class for K + 1.
-    """
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
-    classes = np.unique(labels)
-    if protocol == "within-alphabet":
-        class_group = {c: groups[np.flatnonzero(labels == c)[0]] for c in classes}
-        eligible = [g for g in np.unique(groups) if sum(v == g for v in class_group.values()) >= way]
-        if not eligible:
-            raise ValueError(f"no alphabet has {way} characters")
-        g = rng.choice(eligible)
-        classes = np.array([c for c, v in class_group.items() if v == g])
-    if len(classes) < way:
-        raise ValueError(f"{way}-way needs {way} classes, only {len(classes)} available")
-    chosen = rng.choice(classes, size=way, replace=False)
-    support, queries = np.empty((way, shot), int), np.empty(way, int)
-    if drawers is not None:
-        # As in Lake et al. 2015: the support set comes from K drawers and the queries from another.
-        all_drawers = np.unique(drawers)
-        picked = rng.choice(all_drawers, size=shot + 1, replace=False)
-        for i, c in enumerate(chosen):
-            idx = np.flatnonzero(labels == c)
-            by_drawer = {int(drawers[j]): j for j in idx}
-            support[i] = [by_drawer[int(d)] for d in picked[:shot]]
-            queries[i] = by_drawer[int(picked[shot])]
-        return support, queries
-    for i, c in enumerate(chosen):
-        idx = rng.permutation(np.flatnonzero(labels == c))
-        if len(idx) < shot + 1:
-            raise ValueError(f"class {c} has {len(idx)} images, {shot}-shot needs {shot + 1}")
-        support[i], queries[i] = idx[:shot], idx[shot]
-    return support, queries
-
-
 def classify(query_emb, prototypes, rng):
     """Nearest prototype with random tie-breaking.
 
@@ -151,18 +95,24 @@ def evaluate(embeddings, labels, groups, drawers=None, way=20, shot=1, protocol=
 
     Arguments:
         embeddings: ``(n, d) float32`` one per image; labels, groups, drawers: ``(n,) int``
-            (see :func:`sample_episode`).
+            (see :class:`siamese.episodes.EpisodeSampler`; drawers may be None).
+        way, shot, protocol: N, K and "within-alphabet" or "random".
         episodes: number of episodes; default enough for at least 400 queries (and at least 40).
+        seed: of the episodes and of the tie-breaking, drawn from one generator in turn.
         progress: optional callable ``progress(done, total)``.
 
     Returns:
         :class:`EvalResult` with the episodes kept (for display).
+
+    Raises:
+        ValueError: as :meth:`siamese.episodes.EpisodeSampler.sample`.
     """
     rng = np.random.default_rng(seed)
     episodes = episodes or max(40, math.ceil(400 / way))
+    sampler = EpisodeSampler(labels, groups, drawers)
     kept, correct, total = [], 0, 0
     for e in range(episodes):
-        support, queries = sample_episode(labels, groups, drawers, way, shot, protocol, rng)
+        support, queries = sampler.sample(way, shot, rng, protocol)
         prototypes = embeddings[support].mean(axis=1)
         predicted, dist = classify(embeddings[queries], prototypes, rng)
         result = EpisodeResult(support, queries, predicted, dist)

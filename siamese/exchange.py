@@ -23,7 +23,8 @@ import zipfile
 import numpy as np
 from PIL import Image
 
-from .gallery import Gallery, GalleryError, SetKind, bytes_to_input, clean_name, thumbnail_png
+from .classroom import Action, Actor, require
+from .gallery import MAX_NAME, Gallery, GalleryError, SetKind, bytes_to_input, clean_name, thumbnail_png
 from .index import embed_for_storage
 
 FORMAT = "siamese-reference-set"
@@ -60,19 +61,43 @@ def export_set(gallery: Gallery, set_name: str) -> bytes:
         GalleryError: unknown set.
     """
     rows = gallery.examples(set_name, thumbnails=True, by_symbol=True)
+    labels = _export_names(rows)
     symbols: dict = {}
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for i, (name, model_input, thumb) in enumerate((r.symbol, r.model_input, r.thumbnail) for r in rows):
+        for i, r in enumerate(rows):
             png = io.BytesIO()
-            Image.fromarray(np.frombuffer(model_input, np.uint8).reshape(28, 28)).save(png, format="PNG")
+            Image.fromarray(np.frombuffer(r.model_input, np.uint8).reshape(28, 28)).save(png, format="PNG")
             zf.writestr(f"inputs/{i}.png", png.getvalue())
-            zf.writestr(f"thumbnails/{i}.png", thumb)
-            symbols.setdefault(name, []).append({"input": f"inputs/{i}.png", "thumbnail": f"thumbnails/{i}.png"})
+            zf.writestr(f"thumbnails/{i}.png", r.thumbnail)
+            symbols.setdefault(labels[r.symbol_id], []).append({"input": f"inputs/{i}.png",
+                                                               "thumbnail": f"thumbnails/{i}.png"})
         manifest = {"format": FORMAT, "version": 1, "name": set_name,
                     "symbols": [{"name": n, "examples": ex} for n, ex in symbols.items()]}
         zf.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
     return buf.getvalue()
+
+
+def _export_names(rows) -> dict:
+    """``{symbol id: name in the zip}``: a symbol's own name, or, where owners share a name (two
+    students' "star"), "star · Ana", cut to ``MAX_NAME`` characters and numbered if still shared,
+    so that no symbol merges into another on import."""
+    import regex  # grapheme clusters, as clean_name counts them
+
+    owners_of: dict = {}
+    for r in rows:
+        owners_of.setdefault(r.symbol, {})[r.symbol_id] = r.owner_name
+    labels, taken = {}, set()
+    for name, owners in owners_of.items():
+        for symbol_id, owner_name in owners.items():
+            label = name if len(owners) == 1 else "".join(regex.findall(r"\X", f"{name} · {owner_name}")[:MAX_NAME])
+            base, n = label, 1
+            while label in taken:
+                n += 1
+                label = "".join(regex.findall(r"\X", base)[:MAX_NAME - len(str(n)) - 1]) + f" {n}"
+            taken.add(label)
+            labels[symbol_id] = label
+    return labels
 
 
 def _size(n: int) -> str:
@@ -244,10 +269,12 @@ def read_set(data: bytes) -> tuple[str, list]:
     return set_name, [(name, made[inp, "input"], made[thumb, "thumbnail"]) for name, inp, thumb in plan]
 
 
-def import_set(gallery: Gallery, data: bytes, matcher=None, name: str | None = None) -> tuple[str, int]:
+def import_set(gallery: Gallery, data: bytes, matcher=None, name: str | None = None, *,
+               actor: Actor) -> tuple[str, int]:
     """Import an exported zip as a new reference set, all or nothing.
 
     Arguments:
+        actor: who imports (the teacher; checked before the archive is read).
         matcher: if given, the examples are embedded by it and stored with their embeddings
             (else they are embedded on the first search).
         name: the new set's name (default: the name in the manifest).
@@ -256,8 +283,10 @@ def import_set(gallery: Gallery, data: bytes, matcher=None, name: str | None = N
         ``(set name, number of examples)``.
 
     Raises:
+        PermissionDenied: not the teacher.
         SetImportError: see :func:`read_set`, or a set of that name already exists.
     """
+    require(actor, Action.IMPORT_SET)
     set_name, items = read_set(data)
     set_name = clean_name(name) if name else set_name
     embeddings = embed_for_storage(matcher, [x for _, x, _ in items]) if matcher is not None else None

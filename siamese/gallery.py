@@ -2,8 +2,10 @@
 thumbnails and stored embeddings. Its one job is keeping rows; searching them is
 :mod:`siamese.index`'s.
 
-Layout: a reference set has symbols (names unique per set, enforced by the database); a symbol has
-one or more examples (a 28x28 model input and a display thumbnail); an example has one embedding
+Layout: a reference set has symbols; a symbol has an owner (a student or the teacher, see
+:mod:`siamese.classroom`) and a name unique among its owner's symbols in that set (enforced by the
+database: two students may both call a symbol "star"); a symbol has one or more examples (a 28x28
+model input and a display thumbnail); an example has one embedding
 per model that made it (``model_id``), so switching models recomputes embeddings instead of
 mixing spaces. WAL mode, a busy timeout and one short transaction per write make concurrent
 registrations from many sessions safe (sqlite.org/wal.html).
@@ -22,24 +24,35 @@ import numpy as np
 from PIL import Image
 
 from . import paths
+from .classroom import (TEACHER_OWNER, Action, Actor, IdentityError, PermissionDenied, Role, new_token, require,
+                        token_hash)
 
-MY_SYMBOLS = "My symbols"
+CLASS_SYMBOLS = "Class symbols"
+"""The set everyone registers into: each symbol belongs to its owner (a student, or the teacher)."""
+OLD_CLASS_SYMBOLS = "My symbols"
+"""Its name up to schema version 2; renamed by the migration."""
 DIGITS = "Digits"
 OMNIGLOT_PREFIX = "Omniglot: "
 MAX_NAME = 40
-"""Longest symbol name, characters."""
+"""Longest symbol name (or display name), characters."""
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """1: the first release; 2: ids never reused (``AUTOINCREMENT``), so a cache or a page keyed by
-an id can never be served another row's data after a delete."""
-SCHEMA = """
+an id can never be served another row's data after a delete; 3: owners (the classroom): every
+symbol has an owner, names are unique per owner within a set, "My symbols" is "Class symbols"."""
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS owners (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, token_hash TEXT UNIQUE,
+    retired INTEGER NOT NULL DEFAULT 0, created TEXT DEFAULT CURRENT_TIMESTAMP);
+INSERT OR IGNORE INTO owners (id, name) VALUES ({TEACHER_OWNER}, 'Teacher');
 CREATE TABLE IF NOT EXISTS ref_sets (
     id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
     revision INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS symbols (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     set_id INTEGER NOT NULL REFERENCES ref_sets(id) ON DELETE CASCADE,
-    name TEXT NOT NULL, UNIQUE (set_id, name));
+    owner_id INTEGER NOT NULL DEFAULT {TEACHER_OWNER} REFERENCES owners(id),
+    name TEXT NOT NULL, UNIQUE (set_id, owner_id, name));
 CREATE TABLE IF NOT EXISTS examples (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     symbol_id INTEGER NOT NULL REFERENCES symbols(id) ON DELETE CASCADE,
@@ -49,17 +62,27 @@ CREATE TABLE IF NOT EXISTS embeddings (
     vector BLOB NOT NULL, PRIMARY KEY (example_id, model_id));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
+INDEXES = "CREATE INDEX IF NOT EXISTS symbols_by_owner ON symbols (owner_id);"
+"""Run after the migration: an older ``symbols`` table has no ``owner_id`` until then."""
 _ROWID_TABLES = ("ref_sets", "symbols", "examples")
+
+
+def _columns(con, table: str) -> list[str]:
+    return [row[1] for row in con.execute(f"PRAGMA table_info({table})")]
 
 
 def _migrate(path: Path) -> None:
     """Bring a database written by an earlier release to ``SCHEMA_VERSION``, keeping every row.
 
-    Version 1 tables used plain ``INTEGER PRIMARY KEY`` ids, which SQLite reuses after the row
-    with the largest id is deleted. They are rebuilt with ``AUTOINCREMENT`` in one transaction,
-    following sqlite.org/lang_altertable.html ("Making other kinds of table schema changes"):
-    foreign keys off, create, copy, drop, rename, check. Safe when several processes start at
-    once: the check for an old table is repeated inside the write lock.
+    A table whose definition changed is rebuilt in one transaction, following
+    sqlite.org/lang_altertable.html ("Making other kinds of table schema changes"): foreign keys
+    off, create the new table, copy the columns both have, drop, rename, check. Version 1 tables
+    used plain ``INTEGER PRIMARY KEY`` ids, which SQLite reuses after the row with the largest id
+    is deleted: rebuilt with ``AUTOINCREMENT``. Version 2 ``symbols`` had no owner and names
+    unique per set: rebuilt with ``owner_id`` (every existing symbol becomes the teacher's, the
+    column's default) and names unique per owner; "My symbols" is renamed "Class symbols" (a set
+    already called that, imported by hand, is renamed out of the way first). Safe when several
+    processes start at once: what needs doing is decided again inside the write lock.
     """
     con = sqlite3.connect(path, timeout=30, isolation_level=None)
     try:
@@ -70,16 +93,40 @@ def _migrate(path: Path) -> None:
         con.execute("PRAGMA foreign_keys=OFF")  # must be set outside a transaction
         con.execute("BEGIN IMMEDIATE")
         try:
+            version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if version and int(version[0]) >= SCHEMA_VERSION:  # another process was first
+                con.execute("ROLLBACK")
+                return
             ddl = dict(con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall())
-            old = [t for t in _ROWID_TABLES if t in ddl and "AUTOINCREMENT" not in ddl[t].upper()]
-            for table in old:
+            rebuilt = False
+            for table in (t for t in _ROWID_TABLES if t in ddl):
                 create = SCHEMA.split(f"CREATE TABLE IF NOT EXISTS {table} (", 1)[1].split(");", 1)[0]
-                con.execute(f"CREATE TABLE {table}_v2 ({create})")
-                con.execute(f"INSERT INTO {table}_v2 SELECT * FROM {table}")
+                con.execute(f"CREATE TABLE {table}_new ({create})")
+                old, new = _columns(con, table), _columns(con, f"{table}_new")
+                if "AUTOINCREMENT" in ddl[table].upper() and old == new:
+                    con.execute(f"DROP TABLE {table}_new")
+                    continue
+                kept = ", ".join(c for c in new if c in old)
+                con.execute(f"INSERT INTO {table}_new ({kept}) SELECT {kept} FROM {table}")
+                used = con.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
                 con.execute(f"DROP TABLE {table}")
-                con.execute(f"ALTER TABLE {table}_v2 RENAME TO {table}")
-            if old and con.execute("PRAGMA foreign_key_check").fetchall():
+                con.execute(f"ALTER TABLE {table}_new RENAME TO {table}")
+                if used:  # ids above the largest row's, once used then deleted, stay unused
+                    con.execute("DELETE FROM sqlite_sequence WHERE name = ?", (table,))
+                    con.execute(f"INSERT INTO sqlite_sequence VALUES "
+                                f"(?, (SELECT MAX(?, IFNULL(MAX(id), 0)) FROM {table}))", (table, used[0]))
+                rebuilt = True
+            if rebuilt and con.execute("PRAGMA foreign_key_check").fetchall():
                 raise sqlite3.DatabaseError("foreign keys broken by the migration")
+            names = {r[0] for r in con.execute("SELECT name FROM ref_sets")}
+            if OLD_CLASS_SYMBOLS in names:
+                if CLASS_SYMBOLS in names:
+                    free, n = f"{CLASS_SYMBOLS} (imported)", 1
+                    while free in names:
+                        n += 1
+                        free = f"{CLASS_SYMBOLS} (imported {n})"
+                    con.execute("UPDATE ref_sets SET name = ? WHERE name = ?", (free, CLASS_SYMBOLS))
+                con.execute("UPDATE ref_sets SET name = ? WHERE name = ?", (CLASS_SYMBOLS, OLD_CLASS_SYMBOLS))
             con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             con.execute("COMMIT")
         except BaseException:
@@ -87,6 +134,10 @@ def _migrate(path: Path) -> None:
             raise
     finally:
         con.close()
+
+
+_RESET = ("Your teacher has started a new class since you joined, so your old name and symbols are gone. "
+          "Pick your name to join again.")
 
 
 class GalleryError(ValueError):
@@ -110,13 +161,17 @@ class StoredExample:
         id: never reused, even after a delete; symbol: its symbol's name;
         model_input: 784 bytes (see :func:`input_to_bytes`);
         vector: the stored embedding by the requested model (``(d,) float32`` bytes) or None;
-        thumbnail: PNG bytes, or None unless asked for.
+        thumbnail: PNG bytes, or None unless asked for; symbol_id: its symbol's id (two owners'
+        symbols may share a name); owner, owner_name: the symbol's owner id and display name.
     """
     id: int
     symbol: str
     model_input: bytes
     vector: bytes | None = None
     thumbnail: bytes | None = None
+    symbol_id: int = 0
+    owner: int = TEACHER_OWNER
+    owner_name: str = ""
 
 
 MAX_MARKS = 16
@@ -162,14 +217,17 @@ def _visible_format_char(name: str, i: int) -> bool:
     return False
 
 
-def clean_name(name: str) -> str:
-    """Validate and normalise a symbol (or set) name, judged by what a person sees.
+def clean_name(name: str, what: str = "a name for the symbol") -> str:
+    """Validate and normalise a symbol, set or display name, judged by what a person sees.
 
     Names are plain text: any script, emoji, HTML or markdown characters are kept as typed and
     always displayed as text, never rendered. Unicode NFC normalisation, surrounding whitespace
     stripped. Invisible format characters pass only where they change what the name looks like
     (see :func:`_visible_format_char`). Length counts user-perceived characters (extended
     grapheme clusters, Unicode UAX #29, via the ``regex`` package), so an emoji family is one.
+
+    Arguments:
+        what: what to ask for when the name is empty ("Please type <what>.").
 
     Raises:
         GalleryError: not text; empty or whitespace only; more than ``MAX_NAME`` characters;
@@ -184,7 +242,7 @@ def clean_name(name: str) -> str:
         raise GalleryError("The name must be text.")
     name = unicodedata.normalize("NFC", name).strip()
     if not name:
-        raise GalleryError("Please type a name for the symbol.")
+        raise GalleryError(f"Please type {what}.")
     if len(name) > 20 * MAX_NAME:  # before the grapheme scan: bounded work for any input
         raise GalleryError(f"That name is far too long; please keep it to {MAX_NAME} characters.")
     bad = [i for i, c in enumerate(name) if unicodedata.category(c) in ("Cc", "Zl", "Zp")
@@ -237,7 +295,11 @@ def thumbnail_png(image: np.ndarray, size: int = 96) -> bytes:
 
 
 class Gallery:
-    """The reference-set database.
+    """The reference-set database, and who owns what in it.
+
+    Every write made for a user takes the :class:`~siamese.classroom.Actor` asking for it and
+    checks :func:`siamese.classroom.require` before anything else: a write for the wrong owner
+    raises :class:`~siamese.classroom.PermissionDenied` and changes nothing, whatever a page shows.
 
     Arguments:
         path: SQLite file; default ``$SIAMESE_HOME/gallery.sqlite3``. One connection per call, so
@@ -251,7 +313,8 @@ class Gallery:
             con.executescript(SCHEMA)  # a new database; an older one keeps its tables until _migrate
         _migrate(self.path)
         with self._connect() as con:
-            con.execute("INSERT OR IGNORE INTO ref_sets (name, kind) VALUES (?, ?)", (MY_SYMBOLS, SetKind.USER))
+            con.executescript(INDEXES)
+            con.execute("INSERT OR IGNORE INTO ref_sets (name, kind) VALUES (?, ?)", (CLASS_SYMBOLS, SetKind.USER))
 
     @contextmanager
     def _connect(self):
@@ -278,22 +341,37 @@ class Gallery:
 
     # ---- reading ----
     def sets(self) -> list[dict]:
-        """All reference sets: ``[{"name", "kind", "symbols", "examples"}]``, "My symbols" first."""
+        """All reference sets: ``[{"name", "kind", "symbols", "examples"}]``: "Class symbols" first,
+        then the other user sets, the digits and the alphabets, each by name."""
         with self._connect() as con:
             rows = con.execute(
                 "SELECT r.name, r.kind, COUNT(DISTINCT s.id), COUNT(e.id) FROM ref_sets r "
                 "LEFT JOIN symbols s ON s.set_id = r.id LEFT JOIN examples e ON e.symbol_id = s.id "
-                "GROUP BY r.id ORDER BY r.kind != 'user', r.kind != 'digits', r.name").fetchall()
+                "GROUP BY r.id ORDER BY r.name != ?, r.kind != 'user', r.kind != 'digits', r.name",
+                (CLASS_SYMBOLS,)).fetchall()
         return [{"name": n, "kind": SetKind(k), "symbols": s, "examples": e} for n, k, s, e in rows]
 
-    def symbols(self, set_name: str) -> list[dict]:
-        """Symbols of a set: ``[{"name", "examples", "example_id"}]`` (first example), by name."""
+    def symbols(self, set_name: str, owner: int | None = None) -> list[dict]:
+        """Symbols of a set (only ``owner``'s, if given), by name then owner:
+        ``[{"id", "name", "owner", "owner_name", "examples", "example_id"}]`` (``example_id``: the
+        first example's, for a thumbnail)."""
         with self._connect() as con:
             rows = con.execute(
-                "SELECT s.name, COUNT(e.id), MIN(e.id) FROM symbols s JOIN ref_sets r ON r.id = s.set_id "
-                "LEFT JOIN examples e ON e.symbol_id = s.id WHERE r.name = ? GROUP BY s.id ORDER BY s.name",
-                (set_name,)).fetchall()
-        return [{"name": n, "examples": c, "example_id": i} for n, c, i in rows]
+                "SELECT s.id, s.name, s.owner_id, o.name, COUNT(e.id), MIN(e.id) FROM symbols s "
+                "JOIN ref_sets r ON r.id = s.set_id JOIN owners o ON o.id = s.owner_id "
+                "LEFT JOIN examples e ON e.symbol_id = s.id WHERE r.name = ? AND (? IS NULL OR s.owner_id = ?) "
+                "GROUP BY s.id ORDER BY s.name, o.name, s.id", (set_name, owner, owner)).fetchall()
+        return [{"id": i, "name": n, "owner": o, "owner_name": on, "examples": c, "example_id": e}
+                for i, n, o, on, c, e in rows]
+
+    def symbol(self, symbol_id: int) -> dict | None:
+        """One symbol by its id (ids are never reused): ``{"id", "set", "name", "owner",
+        "owner_name"}``, or None once it is deleted."""
+        with self._connect() as con:
+            row = con.execute("SELECT s.id, r.name, s.name, s.owner_id, o.name FROM symbols s JOIN ref_sets r "
+                              "ON r.id = s.set_id JOIN owners o ON o.id = s.owner_id WHERE s.id = ?",
+                              (int(symbol_id),)).fetchone()
+        return None if row is None else dict(zip(("id", "set", "name", "owner", "owner_name"), row))
 
     def thumbnail(self, example_id: int) -> bytes:
         """PNG bytes of an example's thumbnail. Raises GalleryError if it no longer exists."""
@@ -323,7 +401,8 @@ class Gallery:
 
     def examples(self, set_name: str, model_id: str | None = None, thumbnails: bool = False,
                  by_symbol: bool = False) -> list[StoredExample]:
-        """Every example of a set, in insertion order (or by symbol name, then insertion).
+        """Every example of a set, in insertion order (or by symbol name, then symbol, then
+        insertion: one symbol's examples together).
 
         Arguments:
             model_id: also return each example's stored embedding by this model (None if missing).
@@ -334,9 +413,10 @@ class Gallery:
         """
         set_id, _ = self.revision(set_name)
         query = ("SELECT e.id, s.name, e.model_input, v.vector, " + ("e.thumbnail" if thumbnails else "NULL") +
-                 " FROM examples e JOIN symbols s ON s.id = e.symbol_id "
+                 ", s.id, s.owner_id, o.name FROM examples e JOIN symbols s ON s.id = e.symbol_id "
+                 "JOIN owners o ON o.id = s.owner_id "
                  "LEFT JOIN embeddings v ON v.example_id = e.id AND v.model_id = ? WHERE s.set_id = ? "
-                 + ("ORDER BY s.name, e.id" if by_symbol else "ORDER BY e.id"))
+                 + ("ORDER BY s.name, s.id, e.id" if by_symbol else "ORDER BY e.id"))
         with self._connect() as con:
             rows = con.execute(query, (model_id, set_id)).fetchall()
         return [StoredExample(*row) for row in rows]
@@ -349,45 +429,150 @@ class Gallery:
                             "(SELECT 1 FROM examples WHERE id = ?)",
                             [(i, model_id, np.asarray(v, np.float32).tobytes(), i) for i, v in vectors.items()])
 
+    # ---- the class ----
+    def join_class(self, display_name: str) -> tuple[str, Actor]:
+        """Add a student under the display name they chose. Two students may choose the same
+        name: they stay two owners.
+
+        Returns:
+            ``(identity token, the student)``. The token is returned here only; the database
+            keeps its hash (:func:`siamese.classroom.token_hash`).
+
+        Raises:
+            GalleryError: a name :func:`clean_name` refuses (empty, blank, too long, invisible
+                control characters).
+        """
+        name = clean_name(display_name, "your name")
+        token = new_token()
+        with self._write() as con:
+            owner = con.execute("INSERT INTO owners (name, token_hash) VALUES (?, ?)",
+                                (name, token_hash(token))).lastrowid
+        return token, Actor(Role.STUDENT, owner, name)
+
+    def student(self, token) -> Actor:
+        """The student an identity token belongs to.
+
+        Raises:
+            IdentityError: a malformed token, one this server never issued, or one from before the
+                teacher reset the class.
+        """
+        digest = token_hash(token)
+        with self._connect() as con:
+            row = con.execute("SELECT id, name, retired FROM owners WHERE token_hash = ?", (digest,)).fetchone()
+        if row is None:
+            raise IdentityError("This server does not know the student in this address (was it made for another "
+                                "server?). Pick your name to join the class.")
+        if row[2]:
+            raise IdentityError(_RESET)
+        return Actor(Role.STUDENT, row[0], row[1])
+
+    def students(self) -> list[dict]:
+        """The class: ``[{"owner", "name", "symbols"}]`` of every student who joined since the last
+        reset, in joining order."""
+        with self._connect() as con:
+            rows = con.execute("SELECT o.id, o.name, COUNT(s.id) FROM owners o "
+                               "LEFT JOIN symbols s ON s.owner_id = o.id "
+                               "WHERE o.id != ? AND NOT o.retired GROUP BY o.id ORDER BY o.id",
+                               (TEACHER_OWNER,)).fetchall()
+        return [{"owner": o, "name": n, "symbols": c} for o, n, c in rows]
+
+    def reset_class(self, actor: Actor) -> tuple[int, int]:
+        """Start a new class: every student's symbols are deleted and every student identity is
+        retired (their links then say so). The teacher's symbols and all sets stay.
+
+        Returns:
+            ``(students retired, symbols deleted)``.
+
+        Raises:
+            PermissionDenied: not the teacher.
+        """
+        require(actor, Action.RESET_CLASS)
+        with self._write() as con:
+            touched = [r[0] for r in con.execute("SELECT DISTINCT set_id FROM symbols WHERE owner_id != ?",
+                                                 (TEACHER_OWNER,))]
+            deleted = con.execute("DELETE FROM symbols WHERE owner_id != ?", (TEACHER_OWNER,)).rowcount
+            con.executemany("UPDATE ref_sets SET revision = revision + 1 WHERE id = ?", [(i,) for i in touched])
+            retired = con.execute("UPDATE owners SET retired = 1 WHERE id != ? AND NOT retired",
+                                  (TEACHER_OWNER,)).rowcount
+        return retired, deleted
+
+    @staticmethod
+    def _check_current(con, actor: Actor) -> None:
+        """Inside a write: a student retired by a reset since their page loaded writes nothing."""
+        if actor.role is Role.STUDENT:
+            row = con.execute("SELECT retired FROM owners WHERE id = ?", (actor.owner,)).fetchone()
+            if row is None or row[0]:
+                raise IdentityError(_RESET)
+
+    @staticmethod
+    def _subject(con, actor: Actor, owner: int, set_name: str) -> tuple[str, str, str]:
+        """How a message names whose symbols it means: ``(subject, verb, where)``, as in
+        "Class symbols has", "You have ... in Class symbols", "Ana has ... in Class symbols"."""
+        if actor.role is Role.SOLO:
+            return set_name, "has", ""
+        if owner == actor.owner:
+            return "You", "have", f" in {set_name}"
+        row = con.execute("SELECT name FROM owners WHERE id = ?", (owner,)).fetchone()
+        return (row[0] if row else "Its owner"), "has", f" in {set_name}"
+
     # ---- writing ----
     def add_example(self, set_name: str, symbol: str, model_input: np.ndarray, thumbnail: bytes,
-                    embedding: tuple[str, np.ndarray] | None = None, new_symbol: bool = True) -> str:
+                    embedding: tuple[str, np.ndarray] | None = None, new_symbol: bool = True, *,
+                    actor: Actor, owner: int | None = None) -> str:
         """Store one example of a symbol.
 
         Arguments:
-            set_name: an existing reference set.
+            set_name: an existing reference set (for a student, only "Class symbols").
             symbol: the symbol's name (validated with :func:`clean_name`).
             model_input: ``(28, 28) float32`` from :func:`siamese.preprocess.to_model_input`.
             thumbnail: PNG bytes for display.
             embedding: ``(model id, (d,) float32)`` stored in the same transaction; compute it from
                 :func:`stored_input` (what is stored), so a later recomputation gives the same vector.
-            new_symbol: True: the name must be new in this set (registration). False: add
-                another example of an existing symbol (several sketches improve matching).
+            new_symbol: True: a new symbol of the actor's (registration); its name must be new
+                among the actor's symbols in this set. False: add another example of an existing
+                symbol (several sketches improve matching).
+            actor: who asks; owner: whose existing symbol gets the example (default: the
+                actor's own; only with ``new_symbol=False``).
 
         Returns:
             the stored (cleaned) name.
 
         Raises:
+            PermissionDenied: the actor may not (another student's symbol, a student writing
+                outside "Class symbols", a new symbol for another owner).
+            IdentityError: a student retired by a class reset.
             GalleryError: bad name, duplicate name (with ``new_symbol``), unknown symbol
                 (without), unknown set.
         """
+        if new_symbol and owner not in (None, actor.owner):
+            raise PermissionDenied("A new symbol belongs to whoever registers it; nobody registers for someone else.")
+        owner = actor.owner if owner is None else owner
+        require(actor, Action.REGISTER if new_symbol else Action.ADD_EXAMPLE, owner)
+        if actor.role is Role.STUDENT and set_name != CLASS_SYMBOLS:
+            raise PermissionDenied(f"Students register their symbols in {CLASS_SYMBOLS}; only the teacher can "
+                                   f"change {set_name}.")
         name = clean_name(symbol)
         stored = input_to_bytes(model_input)
         with self._write() as con:
+            self._check_current(con, actor)
             row = con.execute("SELECT id FROM ref_sets WHERE name = ?", (set_name,)).fetchone()
             if row is None:
                 raise GalleryError(f"There is no reference set called {set_name!r}.")
             set_id = row[0]
             if new_symbol:
                 try:
-                    sym_id = con.execute("INSERT INTO symbols (set_id, name) VALUES (?, ?)", (set_id, name)).lastrowid
+                    sym_id = con.execute("INSERT INTO symbols (set_id, owner_id, name) VALUES (?, ?, ?)",
+                                         (set_id, owner, name)).lastrowid
                 except sqlite3.IntegrityError:
-                    raise GalleryError(f"{set_name} already has a symbol called “{name}”. Choose another "
+                    who, verb, where = self._subject(con, actor, owner, set_name)
+                    raise GalleryError(f"{who} already {verb} a symbol called “{name}”{where}. Choose another "
                                        f"name, or add this sketch as another example of it.") from None
             else:
-                found = con.execute("SELECT id FROM symbols WHERE set_id = ? AND name = ?", (set_id, name)).fetchone()
+                found = con.execute("SELECT id FROM symbols WHERE set_id = ? AND owner_id = ? AND name = ?",
+                                    (set_id, owner, name)).fetchone()
                 if found is None:
-                    raise GalleryError(f"{set_name} has no symbol called “{name}”.")
+                    who, verb, where = self._subject(con, actor, owner, set_name)
+                    raise GalleryError(f"{who} {verb} no symbol called “{name}”{where}.")
                 sym_id = found[0]
             ex_id = con.execute("INSERT INTO examples (symbol_id, model_input, thumbnail) VALUES (?, ?, ?)",
                                 (sym_id, stored, thumbnail)).lastrowid
@@ -397,38 +582,59 @@ class Gallery:
             con.execute("UPDATE ref_sets SET revision = revision + 1 WHERE id = ?", (set_id,))
         return name
 
-    def rename_symbol(self, set_name: str, old: str, new: str) -> str:
-        """Rename a symbol; returns the cleaned new name. Raises GalleryError (duplicate, unknown)."""
+    def rename_symbol(self, set_name: str, old: str, new: str, *, actor: Actor, owner: int | None = None) -> str:
+        """Rename ``owner``'s symbol ``old`` (default owner: the actor); returns the cleaned new name.
+
+        Raises:
+            PermissionDenied: another student's symbol. IdentityError: a retired student.
+            GalleryError: bad or duplicate new name, unknown symbol.
+        """
+        owner = actor.owner if owner is None else owner
+        require(actor, Action.RENAME, owner)
         name = clean_name(new)
         with self._write() as con:
+            self._check_current(con, actor)
             try:
-                cur = con.execute("UPDATE symbols SET name = ? WHERE name = ? AND set_id = "
-                                  "(SELECT id FROM ref_sets WHERE name = ?)", (name, old, set_name))
+                cur = con.execute("UPDATE symbols SET name = ? WHERE name = ? AND owner_id = ? AND set_id = "
+                                  "(SELECT id FROM ref_sets WHERE name = ?)", (name, old, owner, set_name))
             except sqlite3.IntegrityError:
-                raise GalleryError(f"{set_name} already has a symbol called “{name}”.") from None
+                who, verb, where = self._subject(con, actor, owner, set_name)
+                raise GalleryError(f"{who} already {verb} a symbol called “{name}”{where}.") from None
             if cur.rowcount == 0:
-                raise GalleryError(f"{set_name} has no symbol called “{old}” (was it deleted?).")
+                who, verb, where = self._subject(con, actor, owner, set_name)
+                raise GalleryError(f"{who} {verb} no symbol called “{old}”{where} (was it deleted?).")
             con.execute("UPDATE ref_sets SET revision = revision + 1 WHERE name = ?", (set_name,))
         return name
 
-    def delete_symbol(self, set_name: str, name: str) -> None:
-        """Delete a symbol and all its examples. Raises GalleryError if it does not exist."""
+    def delete_symbol(self, set_name: str, name: str, *, actor: Actor, owner: int | None = None) -> None:
+        """Delete ``owner``'s symbol (default owner: the actor) and all its examples.
+
+        Raises:
+            PermissionDenied: another student's symbol. IdentityError: a retired student.
+            GalleryError: unknown symbol.
+        """
+        owner = actor.owner if owner is None else owner
+        require(actor, Action.DELETE_SYMBOL, owner)
         with self._write() as con:
-            cur = con.execute("DELETE FROM symbols WHERE name = ? AND set_id = "
-                              "(SELECT id FROM ref_sets WHERE name = ?)", (name, set_name))
+            self._check_current(con, actor)
+            cur = con.execute("DELETE FROM symbols WHERE name = ? AND owner_id = ? AND set_id = "
+                              "(SELECT id FROM ref_sets WHERE name = ?)", (name, owner, set_name))
             if cur.rowcount == 0:
-                raise GalleryError(f"{set_name} has no symbol called “{name}”.")
+                who, verb, where = self._subject(con, actor, owner, set_name)
+                raise GalleryError(f"{who} {verb} no symbol called “{name}”{where}.")
             con.execute("UPDATE ref_sets SET revision = revision + 1 WHERE name = ?", (set_name,))
 
-    def delete_set(self, set_name: str) -> None:
-        """Delete a user reference set (an imported one) with all its symbols. "My symbols" and
+    def delete_set(self, set_name: str, *, actor: Actor) -> None:
+        """Delete a user reference set (an imported one) with all its symbols. "Class symbols" and
         the default sets built from the datasets cannot be deleted.
 
         Raises:
+            PermissionDenied: not the teacher.
             GalleryError: unknown set, or one that cannot be deleted.
         """
-        if set_name == MY_SYMBOLS:
-            raise GalleryError(f"“{MY_SYMBOLS}” cannot be deleted; delete its symbols one by one.")
+        require(actor, Action.DELETE_SET)
+        if set_name == CLASS_SYMBOLS:
+            raise GalleryError(f"“{CLASS_SYMBOLS}” cannot be deleted; delete its symbols one by one.")
         with self._write() as con:
             row = con.execute("SELECT kind FROM ref_sets WHERE name = ?", (set_name,)).fetchone()
             if row is None:
@@ -447,22 +653,35 @@ class Gallery:
             con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def add_set_bulk(self, set_name: str, kind: SetKind, items,
-                     embeddings: tuple[str, np.ndarray] | None = None) -> bool:
-        """Create a whole reference set in one transaction, if it does not exist yet.
+                     embeddings: tuple[str, np.ndarray] | None = None, replace: bool = False) -> bool:
+        """Create a whole reference set in one transaction, if it does not exist yet; its symbols
+        are the teacher's. Not a user's action by itself: the server builds the default sets, and
+        :func:`siamese.exchange.import_set` checks who imports before calling this.
 
         Arguments:
             items: list of ``(symbol name, model_input (28, 28) float32, thumbnail PNG bytes)``.
             embeddings: ``(model id, (n, d) float32)``, one row per item, computed from
                 :func:`stored_input`; or None (they are computed on first search).
+            replace: rebuild a default set that exists (a new version of the Digits set), in the
+                same transaction, so readers see the old set or the new one; a user's set is never
+                replaced.
 
         Returns:
             True if created now, False if it already existed (left untouched).
+
+        Raises:
+            GalleryError: ``replace`` of a user's set.
         """
         stored = [input_to_bytes(x) for _, x, _ in items]
         vectors = None if embeddings is None else np.asarray(embeddings[1], np.float32)
         with self._write() as con:
-            if con.execute("SELECT 1 FROM ref_sets WHERE name = ?", (set_name,)).fetchone():
+            row = con.execute("SELECT kind FROM ref_sets WHERE name = ?", (set_name,)).fetchone()
+            if row and not replace:
                 return False
+            if row:
+                if row[0] == SetKind.USER:
+                    raise GalleryError(f"{set_name!r} is a user's set: it is never replaced.")
+                con.execute("DELETE FROM ref_sets WHERE name = ?", (set_name,))  # cascades to its rows
             set_id = con.execute("INSERT INTO ref_sets (name, kind) VALUES (?, ?)", (set_name, kind)).lastrowid
             sym_ids = {}
             for i, (sym, x, thumb) in enumerate(items):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .classroom import TEACHER_OWNER
 from .gallery import Gallery, bytes_to_input, stored_input
 
 
@@ -23,16 +24,34 @@ class References:
         example_ids: ``(m,) int64``; symbols: ``(m,)`` symbol name of each example;
         embeddings: ``(m, d) float32``, C-contiguous (ranked in one matrix product);
         sq_norms: ``(m,) float32`` squared Euclidean norm of each embedding, computed once here
-        so that ranking a query reads the matrix once (see :func:`nearest`).
+        so that ranking a query reads the matrix once (see :func:`nearest`);
+        symbol_ids: ``(m,) int64`` each example's symbol (two owners may name a symbol alike);
+        owners: ``(m,) int64`` and owner_names ``(m,)``: each example's symbol's owner.
     """
     example_ids: np.ndarray
     symbols: np.ndarray
     embeddings: np.ndarray
     sq_norms: np.ndarray = field(default=None)
+    symbol_ids: np.ndarray = field(default=None)
+    owners: np.ndarray = field(default=None)
+    owner_names: np.ndarray = field(default=None)
 
     def __post_init__(self):
         if self.sq_norms is None:
             self.sq_norms = np.einsum("ij,ij->i", self.embeddings, self.embeddings)
+        m = len(self.example_ids)
+        if self.symbol_ids is None:  # built by hand (benchmarks, tests): one symbol per name
+            self.symbol_ids = np.unique(self.symbols, return_inverse=True)[1] if m else np.zeros(0, np.int64)
+        if self.owners is None:
+            self.owners = np.full(m, TEACHER_OWNER, np.int64)
+        if self.owner_names is None:
+            self.owner_names = np.full(m, "", dtype=object)
+
+    def of_owner(self, owner: int) -> References:
+        """The examples of one owner's symbols only ("only mine")."""
+        keep = np.flatnonzero(self.owners == owner)
+        return References(self.example_ids[keep], self.symbols[keep], np.ascontiguousarray(self.embeddings[keep]),
+                          self.sq_norms[keep], self.symbol_ids[keep], self.owners[keep], self.owner_names[keep])
 
 
 def nearest(query: np.ndarray, references: np.ndarray, k: int = 5,
@@ -66,7 +85,8 @@ def top_symbols(query: np.ndarray, embeddings: np.ndarray, symbols: np.ndarray, 
     """Indices of the nearest example of each of the ``k`` nearest symbols, with distances.
 
     Arguments:
-        query: ``(d,) float32``; embeddings: ``(m, d) float32``; symbols: ``(m,)`` names;
+        query: ``(d,) float32``; embeddings: ``(m, d) float32``; symbols: ``(m,)`` each
+            example's symbol (names, or ids where two owners' symbols share a name);
         sq_norms: optional ``(m,) float32`` squared norms of ``embeddings`` (see
             :class:`References`).
 
@@ -106,25 +126,29 @@ class ReferenceIndex:
         self._cache: dict = {}
         self._lock = threading.Lock()
 
-    def references(self, set_name: str, matcher) -> References:
-        """Embeddings of every example in a set for ``matcher.model_id``.
+    def references(self, set_name: str, matcher, owner: int | None = None) -> References:
+        """Embeddings of every example in a set for ``matcher.model_id`` (only of ``owner``'s
+        symbols, if given: "only mine").
 
         Examples without an embedding from this model (registered under another model) are
-        embedded now and stored. The result is cached per (set id, revision, model), so matching
-        does not re-read the database on every stroke: set ids are never reused and every write
-        to a set (add, rename, delete) bumps its revision, so the next call sees the change.
+        embedded now and stored. The result is cached per (set id, revision, model, owner), so
+        matching does not re-read the database on every stroke: set ids are never reused and every
+        write to a set (add, rename, delete) bumps its revision, so the next call sees the change.
 
         Raises:
             GalleryError: unknown set.
         """
         set_id, revision = self.gallery.revision(set_name)
-        key = (set_id, revision, matcher.model_id)
+        key = (set_id, revision, matcher.model_id, owner)
         with self._lock:
             if key in self._cache:
                 return self._cache[key]
-        refs = self._load(set_name, matcher)
-        with self._lock:
-            self._cache = {k: v for k, v in self._cache.items() if k[0] != set_id}
+        if owner is None:
+            refs = self._load(set_name, matcher)
+        else:
+            refs = self.references(set_name, matcher).of_owner(owner)
+        with self._lock:  # one revision per set: an older one is never asked for again
+            self._cache = {k: v for k, v in self._cache.items() if k[0] != set_id or k[1] == revision}
             self._cache[key] = refs
         return refs
 
@@ -140,4 +164,6 @@ class ReferenceIndex:
         for i, r in enumerate(rows):
             matrix[i] = computed[i] if i in computed else np.frombuffer(r.vector, np.float32)
         return References(np.array([r.id for r in rows], np.int64), np.array([r.symbol for r in rows], dtype=object),
-                          np.ascontiguousarray(matrix))
+                          np.ascontiguousarray(matrix), symbol_ids=np.array([r.symbol_id for r in rows], np.int64),
+                          owners=np.array([r.owner for r in rows], np.int64),
+                          owner_names=np.array([r.owner_name for r in rows], dtype=object))

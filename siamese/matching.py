@@ -8,15 +8,17 @@ from enum import StrEnum
 
 import numpy as np
 
+from .classroom import Actor
 from .gallery import Gallery, GalleryError, stored_input, thumbnail_png
 from .index import ReferenceIndex, embed_for_storage, top_symbols
 from .matcher import Matcher
+from .openset import Confidence, NoveltyCalibration, judge, novelty_of
 from .preprocess import prepare, to_dark_on_light
 
 
 class Verdict(StrEnum):
     """What a match says: no ink (nothing computed), an empty reference set, a match (nearest
-    distance at most the threshold) or "looks new" (beyond it: register it?)."""
+    distance at most the set's threshold) or "looks new" (beyond it: register it?)."""
     EMPTY = "empty"
     NO_REFERENCES = "no references"
     MATCH = "match"
@@ -26,10 +28,12 @@ class Verdict(StrEnum):
 @dataclass
 class Match:
     """One candidate symbol: its name, the Euclidean distance from the sketch's embedding to its
-    nearest example, and that example's id (for the thumbnail)."""
+    nearest example, that example's id (for the thumbnail) and the symbol's owner's display name
+    (two owners' symbols may share a name)."""
     symbol: str
     distance: float
     example_id: int
+    owner_name: str = ""
 
 
 @dataclass
@@ -40,14 +44,22 @@ class MatchResult:
         verdict: see :class:`Verdict`.
         model_input: ``(28, 28) float32`` the model saw, or None when empty.
         matches: up to k :class:`Match`, nearest first, one per symbol.
-        threshold: the model's "looks new" distance.
+        threshold: the "looks new" distance: this set's (:mod:`siamese.openset`) when the model
+            card is calibrated for open sets, else the card's single threshold.
         reason: for an empty sketch, why, in a sentence for the user; else "".
+        confidence: how sure a match or "looks new" is (:func:`siamese.openset.judge`); None when
+            there is no verdict or the model has no open-set calibration.
+        new_acceptance, known_rejection: with a confidence, the estimated share of never-seen
+            sketches that land as close as this one, and of known sketches that land as far.
     """
     verdict: Verdict
     model_input: np.ndarray | None = None
     matches: list = field(default_factory=list)
     threshold: float = 0.0
     reason: str = ""
+    confidence: Confidence | None = None
+    new_acceptance: float | None = None
+    known_rejection: float | None = None
 
     @property
     def best(self) -> Match | None:
@@ -55,7 +67,7 @@ class MatchResult:
 
 
 def match_sketch(image, index: ReferenceIndex, set_name: str, matcher: Matcher, k: int = 5,
-                 background: float | None = None) -> MatchResult:
+                 background: float | None = None, owner: int | None = None) -> MatchResult:
     """Preprocess a sketch, embed it and rank a reference set's symbols by distance.
 
     Arguments:
@@ -64,6 +76,7 @@ def match_sketch(image, index: ReferenceIndex, set_name: str, matcher: Matcher, 
             :func:`siamese.preprocess.prepare`).
         background: the canvas's grey level in [0, 255] when the page knows it (see
             :func:`siamese.preprocess.ink_map`).
+        owner: match only against this owner's symbols ("only mine"); None: the whole set.
 
     Returns:
         :class:`MatchResult`; an empty sketch never reaches the model.
@@ -75,15 +88,69 @@ def match_sketch(image, index: ReferenceIndex, set_name: str, matcher: Matcher, 
     x = prepared.input
     if x is None:
         return MatchResult(Verdict.EMPTY, threshold=matcher.threshold, reason=prepared.reason)
-    refs = index.references(set_name, matcher)
+    refs = index.references(set_name, matcher, owner)
     if len(refs.embeddings) == 0:
         return MatchResult(Verdict.NO_REFERENCES, x, threshold=matcher.threshold)
     query = matcher.embed_inputs(x[None])[0]
-    ranked = top_symbols(query, refs.embeddings, refs.symbols, k, refs.sq_norms)
-    matches = [Match(str(refs.symbols[i]), d, int(refs.example_ids[i])) for i, d in ranked]
-    verdict = Verdict.MATCH if matches[0].distance <= matcher.threshold else Verdict.NEW
-    return MatchResult(verdict, x, matches, matcher.threshold)
+    ranked = top_symbols(query, refs.embeddings, refs.symbol_ids, k, refs.sq_norms)
+    matches = [Match(str(refs.symbols[i]), d, int(refs.example_ids[i]), str(refs.owner_names[i])) for i, d in ranked]
+    calibration = NoveltyCalibration.from_card(getattr(matcher, "card", None))
+    if calibration is None:  # a model without open-set calibration: its single threshold
+        verdict = Verdict.MATCH if matches[0].distance <= matcher.threshold else Verdict.NEW
+        return MatchResult(verdict, x, matches, matcher.threshold)
+    novelty = novelty_of(refs, matcher, calibration)
+    d1 = matches[0].distance
+    match, confidence = judge(d1, matches[1].distance if len(matches) > 1 else None, novelty)
+    return MatchResult(Verdict.MATCH if match else Verdict.NEW, x, matches, novelty.threshold, confidence=confidence,
+                       new_acceptance=float(novelty.new_acceptance(d1)),
+                       known_rejection=float(calibration.known_rejection(d1)))
 
+
+
+def verdict_sentence(result: MatchResult, label=None) -> str:
+    """The verdict in words a student understands, with how sure it is.
+
+    Arguments:
+        result: a MATCH or NEW :class:`MatchResult`.
+        label: how to show a symbol, given a :class:`Match` (default its name; the page adds owners
+            and keeps names literal).
+
+    Returns:
+        One sentence, e.g. "Close to 7, but not sure: it may be new." A model without open-set
+        calibration (``confidence`` None) gets its distance and threshold instead.
+    """
+    label = label or (lambda m: m.symbol)
+    best = result.best
+    name = label(best)
+    if result.confidence is None:
+        if result.verdict == Verdict.MATCH:
+            return f"Match: {name}, at distance {best.distance:.2f} (threshold {result.threshold:.2f})."
+        return (f"Looks new: the nearest reference is at distance {best.distance:.2f}, beyond the threshold "
+                f"{result.threshold:.2f}. Register it?")
+    if result.verdict == Verdict.MATCH:
+        runner = label(result.matches[1]) if len(result.matches) > 1 else ""  # AMBIGUOUS always has one
+        return {Confidence.SURE: f"It is {name}: a symbol this set does not hold would rarely come this close.",
+                Confidence.LIKELY: f"Probably {name}: few symbols this set does not hold come this close.",
+                Confidence.AMBIGUOUS: f"Probably {name}, but not sure: {runner} is almost as close.",
+                Confidence.UNSURE: f"Close to {name}, but not sure: it may be new."}[result.confidence]
+    return {Confidence.SURE: f"Looks new: nothing in this set is close (the nearest is {name}). Register it?",
+            Confidence.LIKELY: f"Looks new: probably not a symbol of this set (the nearest is {name}). Register it?",
+            Confidence.UNSURE: f"Looks new, but not sure: it is fairly close to {name}. If you meant {name}, draw it "
+                               "again; if not, register it."}[result.confidence]
+
+
+def verdict_details(result: MatchResult) -> str:
+    """The numbers behind a calibrated verdict, in one plain sentence (no symbol names); "" for a
+    model without open-set calibration (its sentence already gives distance and threshold)."""
+    if result.confidence is None:
+        return ""
+
+    def share(p):
+        return "fewer than 1" if p < 0.01 else f"about {round(100 * p)}"
+    return (f"Distance to the nearest symbol {result.best.distance:.2f}; this set calls a sketch new beyond "
+            f"{result.threshold:.2f}. Of 100 symbols this set does not hold, {share(result.new_acceptance)} would "
+            f"come this close; of 100 drawings of a symbol it holds, {share(result.known_rejection)} would land "
+            f"this far.")
 
 class EmptySketchError(GalleryError):
     """A sketch with nothing to register; the message says why (for the user)."""
@@ -98,19 +165,22 @@ class Registered:
 
 
 def register_sketch(image, gallery: Gallery, set_name: str, name: str, matcher: Matcher, new_symbol: bool = True,
-                    background: float | None = None) -> Registered:
+                    background: float | None = None, *, actor: Actor, owner: int | None = None) -> Registered:
     """Store a sketch as a new symbol (``new_symbol``) or as another example of an existing one,
     with its thumbnail and its embedding, in one transaction.
 
     Arguments:
         image: as for :func:`match_sketch` (canvas rules apply).
         name: the symbol's name (see :func:`siamese.gallery.clean_name`).
+        actor, owner: who registers, and whose existing symbol gets another example (see
+            :meth:`siamese.gallery.Gallery.add_example`).
 
     Returns:
         :class:`Registered`.
 
     Raises:
         EmptySketchError: nothing to register (no ink, a dot, a canvas inked all over).
+        PermissionDenied: the actor may not (see :mod:`siamese.classroom`).
         GalleryError: bad or duplicate name, unknown symbol or set.
     """
     prepared = prepare(image, background=background)
@@ -118,5 +188,5 @@ def register_sketch(image, gallery: Gallery, set_name: str, name: str, matcher: 
         raise EmptySketchError(prepared.reason)
     model_id, vectors = embed_for_storage(matcher, prepared.input[None])
     stored = gallery.add_example(set_name, name, prepared.input, thumbnail_png(to_dark_on_light(image, background)),
-                                 (model_id, vectors[0]), new_symbol=new_symbol)
+                                 (model_id, vectors[0]), new_symbol=new_symbol, actor=actor, owner=owner)
     return Registered(stored, stored_input(prepared.input))

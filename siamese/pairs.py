@@ -88,9 +88,8 @@ def mnist_pairs(n_pairs: int | None, seed: int = 0, val_pairs: int = 4000) -> Pa
 
 def omniglot_pairs(n_pairs: int | None, seed: int = 0, val_pairs: int = 4000) -> PairData:
     """Omniglot background pairs: training pairs from the training alphabets, validation pairs from
-    the held-out background alphabets (:func:`siamese.embedding_training.split_background`)."""
-    from .data import load_omniglot
-    from .embedding_training import split_background
+    the held-out background alphabets (:func:`siamese.data.split_background`)."""
+    from .data import load_omniglot, split_background
 
     bg = load_omniglot("background")
     train_mask, val_mask = split_background(bg)

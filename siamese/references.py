@@ -1,42 +1,88 @@
 """The default reference sets, built on first run from the dataset cache.
 
-- "Digits": the first 5 test images of each MNIST digit (the model never trained on MNIST).
+- "Digits": 50 MNIST *training* images of each digit (the test split stays clean for measuring),
+  chosen as the medoids of 50 k-means clusters of that digit's embeddings by the shipped model, so
+  that the references cover the ways each digit is written. Their indices are in
+  ``assets/digit_references.json`` (:func:`select_digit_references`, ``python -m siamese
+  digit-references``); the app only reads them. The shipped model never trained on MNIST.
 - "Omniglot: <alphabet>": one per evaluation alphabet, one reference per character (drawer 1),
   so users can try one-shot recognition on alphabets the model has never seen.
-- "My symbols" (created by :class:`siamese.gallery.Gallery`): what users register.
+- "Class symbols" (created by :class:`siamese.gallery.Gallery`): what users register.
 """
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 
 import numpy as np
 from PIL import Image
 
+from . import paths
 from .data import DatasetError, load_mnist, omniglot_path
-from .gallery import DIGITS, OMNIGLOT_PREFIX, Gallery, SetKind, thumbnail_png
+from .gallery import DIGITS, OMNIGLOT_PREFIX, Gallery, SetKind, stored_input, thumbnail_png
 from .index import embed_for_storage
-from .preprocess import to_model_input
+from .preprocess import batch_to_model_input, to_model_input
 
-DIGIT_REFERENCES = 5
-"""References per digit in the "Digits" set."""
-SEEDED_KEY = "default_sets_v1"
+DIGIT_REFERENCES = 50
+"""References per digit in the "Digits" set (README, "The Digits set": top-1 by references per digit)."""
+DIGIT_REFERENCES_FILE = paths.ASSETS_DIR / "digit_references.json"
+DIGITS_SET = (f"Digits: {DIGIT_REFERENCES} MNIST training images of each digit, chosen to cover the ways it is "
+              "written (the model never trained on digits). Omniglot: one drawing per character of each alphabet "
+              "the model never saw.")
+"""What the default sets hold, for the Home page."""
+SEEDED_KEY = "default_sets_v2"
+DIGITS_KEY = "digits_set"  # which Digits set a database holds: rebuilt when it is not DIGITS_VERSION
+DIGITS_VERSION = f"mnist-train-medoids-{DIGIT_REFERENCES}"
+
+
+def select_digit_references(embed, per_digit: int = DIGIT_REFERENCES, seed: int = 0) -> dict:
+    """Choose the Digits set's references among the MNIST training images: for each digit, k-means
+    with ``per_digit`` clusters over its embeddings, then the image nearest each centre (a medoid),
+    largest cluster first.
+
+    Arguments:
+        embed: ``(n, 28, 28) float32 -> (n, d) float32``, e.g. ``matcher.embed_inputs``.
+
+    Returns:
+        ``{"0": [index into x_train, ...], ..., "9": [...]}``, ``per_digit`` each.
+
+    Raises:
+        DatasetError: MNIST is not available.
+    """
+    from sklearn.cluster import KMeans  # deferred: only this offline selection needs it
+
+    (x, y), _ = load_mnist()
+    inputs, ok = batch_to_model_input(x)
+    emb = embed(np.stack([stored_input(v) for v in inputs]))
+    chosen = {}
+    for digit in range(10):
+        idx = np.flatnonzero((y == digit) & ok)
+        km = KMeans(per_digit, n_init=3, random_state=seed).fit(emb[idx])
+        order = np.argsort(-np.bincount(km.labels_, minlength=per_digit), kind="stable")
+        centres = km.cluster_centers_[order]
+        e = emb[idx]
+        nearest = ((e ** 2).sum(1)[None, :] - 2.0 * centres @ e.T).argmin(axis=1)  # + |centre|^2: same argmin
+        chosen[str(digit)] = [int(i) for i in idx[nearest]]
+    return chosen
+
+
+def digit_reference_indices() -> dict:
+    """``{digit: [x_train index, ...]}`` of the shipped Digits set (``assets/digit_references.json``)."""
+    return json.loads(DIGIT_REFERENCES_FILE.read_text(encoding="utf-8"))["indices"]
 
 
 def digit_items(per_digit: int = DIGIT_REFERENCES):
-    """``[(digit name, model input, thumbnail)]`` from the first MNIST test images of each digit."""
-    _, (x, y) = load_mnist()
+    """``[(digit name, model input, thumbnail)]``: the first ``per_digit`` shipped references of
+    each digit, from the MNIST training images."""
+    (x, _), _ = load_mnist()
     items = []
-    for digit in range(10):
-        taken = 0
-        for i in np.flatnonzero(y == digit):
+    for digit, indices in sorted(digit_reference_indices().items()):
+        for i in indices[:per_digit]:
             x_in = to_model_input(x[i], canvas=False)
-            if x_in is None:  # a blank image in a damaged file: take the next one
-                continue
-            items.append((str(digit), x_in, thumbnail_png(255 - x[i])))
-            taken += 1
-            if taken == per_digit:
-                break
+            if x_in is None:  # a blank image in a damaged file
+                raise DatasetError(f"MNIST training image {i} (a reference for {digit}) has no ink")
+            items.append((digit, x_in, thumbnail_png(255 - x[i])))
     return items
 
 
@@ -59,16 +105,18 @@ def omniglot_items(drawer: int = 1) -> dict:
     return out
 
 
-def add_default_set(gallery: Gallery, set_name: str, kind: SetKind, items, matcher=None) -> None:
-    """Create one default set if it is missing, embedded now when a matcher is given."""
-    if gallery.has_set(set_name):
+def add_default_set(gallery: Gallery, set_name: str, kind: SetKind, items, matcher=None, replace: bool = False) -> None:
+    """Create one default set if it is missing (or rebuild it, ``replace``), embedded now when a
+    matcher is given."""
+    if gallery.has_set(set_name) and not replace:
         return
     embeddings = embed_for_storage(matcher, [x for _, x, _ in items]) if matcher is not None else None
-    gallery.add_set_bulk(set_name, kind, items, embeddings)
+    gallery.add_set_bulk(set_name, kind, items, embeddings, replace=replace)
 
 
 def seed_default_sets(gallery: Gallery, matcher=None) -> list[str]:
-    """Create the default sets that are missing; safe to call from several processes at once.
+    """Create the default sets that are missing, and rebuild a Digits set of an older version
+    (users' sets are never touched); safe to call from several processes at once.
 
     Returns:
         messages for the user about datasets that were not available (empty when all is well).
@@ -78,7 +126,9 @@ def seed_default_sets(gallery: Gallery, matcher=None) -> list[str]:
         return []
     problems = []
     try:
-        add_default_set(gallery, DIGITS, SetKind.DIGITS, digit_items(), matcher)
+        old = gallery.has_set(DIGITS) and gallery.get_meta(DIGITS_KEY) != DIGITS_VERSION
+        add_default_set(gallery, DIGITS, SetKind.DIGITS, digit_items(), matcher, replace=old)
+        gallery.set_meta(DIGITS_KEY, DIGITS_VERSION)
     except Exception as exc:  # missing or damaged data must not stop the app
         problems.append(f"MNIST digits are not available: {exc}")
     try:

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from .card import ModelCard, embedding_card
-from .data import Omniglot, load_mnist, load_omniglot
-from .embedding_training import TrainConfig, embed_array, split_background
+from .data import Omniglot, load_mnist, load_omniglot, split_background
+from .embedding_training import TrainConfig, embed_array
 from .evaluation import EvalResult, calibrate_threshold, error_rates, evaluate, pair_distances
 from .matcher import file_model_id
 from .preprocess import batch_to_model_input

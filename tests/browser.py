@@ -58,11 +58,23 @@ def rss_mb(pid: int | str = "self") -> float:
         return int(next(line for line in f if line.startswith("VmRSS")).split()[1]) / 1024
 
 
+def server_pid(url: str) -> str:
+    """Process id of the app server that :func:`app_server` started at ``url`` (found by its port)."""
+    return subprocess.run(["pgrep", "-f", f"server.port {url.rsplit(':', 1)[1]}"], capture_output=True,
+                          text=True).stdout.split()[0]
+
+
 def server_rss_mb(url: str) -> float:
-    """RSS in MB of the app server that :func:`app_server` started at ``url`` (found by its port)."""
-    pid = subprocess.run(["pgrep", "-f", f"server.port {url.rsplit(':', 1)[1]}"], capture_output=True,
-                         text=True).stdout.split()[0]
-    return rss_mb(pid)
+    """RSS in MB of the app server that :func:`app_server` started at ``url``."""
+    return rss_mb(server_pid(url))
+
+
+def cpu_seconds(pid: int | str) -> float:
+    """CPU time a process has used so far, all its threads, user plus system, in seconds (fields 14
+    and 15 of Linux's /proc/<pid>/stat, in clock ticks)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()  # after "(command name)", which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 INK_JS = """(c) => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;

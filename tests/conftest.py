@@ -36,6 +36,16 @@ def real_data_dir():
     return path
 
 
+@pytest.fixture(scope="module")
+def synthetic():
+    """Labels of 4 alphabets x 25 characters x 20 drawers: ``(labels, groups, drawers)``, each
+    ``(2000,) int``; image i is character i // 20 (alphabet i // 500) by drawer i % 20 + 1."""
+    labels = np.repeat(np.arange(4 * 25), 20)
+    groups = labels // 25
+    drawers = np.tile(np.arange(1, 20 + 1), 4 * 25)
+    return labels, groups, drawers
+
+
 @pytest.fixture
 def gallery(tmp_path):
     """An empty reference-set database of the test's own."""
@@ -94,3 +104,15 @@ SHAPES = {
     "zero": [[(0.5 + 0.22 * np.sin(t / 24 * 2 * np.pi), 0.5 - 0.32 * np.cos(t / 24 * 2 * np.pi)) for t in range(25)]],
     "star": [[(0.5, 0.15), (0.62, 0.85), (0.15, 0.4), (0.85, 0.4), (0.38, 0.85), (0.5, 0.15)]],
 }
+
+
+def pen_strokes(item, span=0.6):
+    """A UNIPEN pen digit (``{"strokes": [[[x, y], ...], ...]}``, tablet units, y up) as canvas
+    strokes: y flipped and the digit fitted, centred, into ``span`` of the canvas, as a person
+    draws on it."""
+    strokes = [[(x, -y) for x, y in s] for s in item["strokes"]]
+    xs = [p[0] for s in strokes for p in s]
+    ys = [p[1] for s in strokes for p in s]
+    cx, cy = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+    size = max(max(xs) - min(xs), max(ys) - min(ys), 1.0)
+    return [[(0.5 + span * (x - cx) / size, 0.5 + span * (y - cy) / size) for x, y in s] for s in strokes]

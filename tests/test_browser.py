@@ -71,7 +71,7 @@ def test_draw_match_register_restart(browser, real_data_dir, tmp_path):
 
         page.goto(url + "/draw")
         wait_for_text(page, "Reference set")
-        choose_set(page, "My symbols")
+        choose_set(page, "Class symbols")
         draw(page, SHIFTED_STAR)
         body = wait_for_text(page, "What the model saw")
         page.screenshot(path=str(ARTIFACTS / "draw-star-again.png"), full_page=True)
@@ -80,7 +80,7 @@ def test_draw_match_register_restart(browser, real_data_dir, tmp_path):
         # Something unlike every registered symbol "looks new"; its sketch is carried to Register.
         page.goto(url + "/draw")
         wait_for_text(page, "Reference set")
-        choose_set(page, "My symbols")
+        choose_set(page, "Class symbols")
         draw(page, SHAPES["cross"])
         body = wait_for_text(page, "What the model saw")
         assert "Looks new" in body

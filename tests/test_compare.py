@@ -7,6 +7,7 @@ from dataclasses import asdict, replace
 import numpy as np
 import pytest
 
+from siamese.classroom import SOLO
 from siamese.compare import (PRESETS, Comparison, EpochRow, History, JobStatus, PairTrainingSettings,
                              TrainingJob, VariantSummary, compare_variants)
 from siamese.models import VARIANTS
@@ -145,7 +146,7 @@ def test_job_status_goes_from_idle_through_training_to_finished(gated_pairs):
     idle = job.snapshot()
     assert idle.status is JobStatus.IDLE and not idle.running and idle.settings is None and idle.progress == 0
     settings = replace(SETTINGS, epochs=1)
-    assert job.start(settings) is True
+    assert job.start(settings, actor=SOLO) is True
     snap = job.snapshot()
     assert snap.status is JobStatus.BUILDING_PAIRS and snap.running and snap.settings == settings
     assert snap.pairs_description is None and snap.history == History() and snap.progress == 0
@@ -159,16 +160,16 @@ def test_job_status_goes_from_idle_through_training_to_finished(gated_pairs):
 
 def test_a_second_start_while_running_is_refused_and_stop_gives_stopped(gated_pairs):
     job = TrainingJob()
-    assert job.start(SETTINGS) is True
-    assert job.start(replace(SETTINGS, seed=7)) is False  # a second press while running starts nothing
+    assert job.start(SETTINGS, actor=SOLO) is True
+    assert job.start(replace(SETTINGS, seed=7), actor=SOLO) is False  # a second press while running starts nothing
     gated_pairs.set()
     wait_until(job, lambda s: s.status is JobStatus.TRAINING and s.history.batch_rows())
-    assert job.start(replace(SETTINGS, seed=7)) is False
+    assert job.start(replace(SETTINGS, seed=7), actor=SOLO) is False
     assert job.snapshot().settings == SETTINGS and job.snapshot().status is JobStatus.TRAINING
-    job.stop()
+    job.stop(actor=SOLO)
     snap = wait_until(job, lambda s: not s.running, timeout=60)
     assert snap.status is JobStatus.STOPPED and snap.error is None and snap.progress < 1
-    assert job.start(replace(SETTINGS, epochs=1)) is True  # a new start after a stop
+    assert job.start(replace(SETTINGS, epochs=1), actor=SOLO) is True  # a new start after a stop
     assert wait_until(job, lambda s: not s.running).status is JobStatus.FINISHED
 
 
@@ -180,15 +181,15 @@ def test_job_failure_is_reported_not_raised(monkeypatch):
 
     monkeypatch.setattr(pairs_module, "mnist_pairs", broken)
     job = TrainingJob()
-    job.stop()  # Stop with nothing running changes nothing
+    job.stop(actor=SOLO)  # Stop with nothing running changes nothing
     assert job.snapshot().status is JobStatus.IDLE
-    assert job.start(SETTINGS) is True
+    assert job.start(SETTINGS, actor=SOLO) is True
     snap = wait_until(job, lambda s: not s.running, timeout=10)
     assert snap.status is JobStatus.FAILED and snap.error == "RuntimeError: no data here"
     assert snap.history == History() and not snap.siamese_trained
     with pytest.raises(ValueError, match="no finished Siamese model"):
-        job.save_siamese()
-    assert job.start(SETTINGS) is True  # a failure does not block the next start
+        job.save_siamese(actor=SOLO)
+    assert job.start(SETTINGS, actor=SOLO) is True  # a failure does not block the next start
     assert job.snapshot().status is JobStatus.BUILDING_PAIRS and job.snapshot().error is None
 
 
@@ -200,7 +201,7 @@ def test_every_snapshot_is_consistent_and_stays_as_it_was_taken(monkeypatch, tin
 
     monkeypatch.setattr(pairs_module, "mnist_pairs", lambda n, seed=0: tiny_pairs)
     job = TrainingJob()
-    job.start(replace(SETTINGS, epochs=2, batch_size=16))
+    job.start(replace(SETTINGS, epochs=2, batch_size=16), actor=SOLO)
     taken = []
     while True:
         snap = job.snapshot()

@@ -118,6 +118,20 @@ def test_unknown_split():
         data.omniglot_path("training")
 
 
+def test_background_split_holds_out_every_eighth_alphabet():
+    """17 alphabets of 2 characters x 3 drawings: alphabets 0, 8 and 16 (every 8th from the first)
+    are held out, whole: 3 x 6 = 18 validation images, 84 for training."""
+    char_alphabet = np.repeat(np.arange(17), 2).astype(np.int32)
+    labels = np.repeat(np.arange(34), 3).astype(np.int32)
+    bg = data.Omniglot(images=np.zeros((102, 28, 28), np.float32), labels=labels, drawers=np.ones(102, np.int8),
+                       characters=np.arange(34).astype(str), char_alphabet=char_alphabet,
+                       alphabets=np.array([f"A{i:02d}" for i in range(17)]), split="background")
+    train, val = data.split_background(bg)
+    assert train.dtype == val.dtype == bool and (train == ~val).all()
+    assert sorted(set(bg.alphabet_of_image[val])) == [0, 8, 16] and val.sum() == 18
+    assert not set(bg.alphabet_of_image[train]) & set(bg.alphabet_of_image[val])
+
+
 # ---- real data (CI points SIAMESE_DATA_DIR at ../shared/data) ----
 
 @pytest.mark.realdata
@@ -135,3 +149,14 @@ def test_real_omniglot_splits_are_disjoint(real_data_dir, monkeypatch):
     assert (len(ev.alphabets), len(ev.characters), len(ev.images)) == (20, 659, 13180)
     assert not set(bg.alphabets) & set(ev.alphabets)
     assert np.isfinite(bg.images).all() and bg.images.max() == 1.0
+
+
+@pytest.mark.realdata
+def test_real_background_split_holds_out_the_shipped_models_four_alphabets(real_data_dir, monkeypatch):
+    """The alphabets that chose the shipped model's checkpoint (assets/model_card.json, "data")."""
+    monkeypatch.setenv("SIAMESE_DATA_DIR", str(real_data_dir))
+    bg = data.load_omniglot("background")
+    train, val = data.split_background(bg)
+    assert list(bg.alphabets[np.unique(bg.alphabet_of_image[val])]) == ["Alphabet_of_the_Magi", "Braille", "Hebrew",
+                                                                         "N_Ko"]
+    assert (val.sum(), train.sum()) == (2020, 17260)

@@ -1,8 +1,10 @@
-"""Episode sampling and augmentation of the embedding's training (no real data needed)."""
+"""The embedding's training: its episodes (views, distortion, within-alphabet mixing), loss and
+settings (no real data needed)."""
 import numpy as np
 import pytest
 
 from siamese.embedding_training import TrainConfig, _episode, distort
+from siamese.episodes import EpisodeSampler
 
 
 def _square(size=28, lo=8, hi=20):
@@ -39,14 +41,13 @@ def _toy(n_groups=3, chars_per_group=6, per_char=8):
 @pytest.mark.parametrize("within", [0.0, 1.0])
 def test_episode_layout_and_within_alphabet_sampling(within):
     images, labels, groups = _toy()
-    by_class = [np.flatnonzero(labels == c) for c in np.unique(labels)]
-    group_of_class = np.array([groups[i[0]] for i in by_class])
-    by_group = [np.flatnonzero(group_of_class == g) for g in np.unique(group_of_class)]
+    sampler = EpisodeSampler(labels, groups)
+    group_of_class = np.arange(18) // 6  # _toy: 3 alphabets of 6 characters
     cfg = TrainConfig(way=5, queries=3, distort=0.0, within_alphabet=within)
     rng = np.random.default_rng(0)
     seen_groups = []
     for _ in range(30):
-        x = _episode(images, by_class, cfg, rng, rotations=1, by_group=by_group)
+        x = _episode(images, sampler, cfg, rng, within_alphabet=within)
         assert x.shape == (5 * 4, 28, 28)
         cls = x.reshape(5, 4, -1).max(axis=2)  # support then 3 queries of the same class per row
         assert (cls == cls[:, :1]).all() and len(np.unique(cls[:, 0])) == 5
@@ -83,13 +84,13 @@ def test_mirror_makes_each_mirror_image_a_class_of_its_own():
     images = np.zeros((8, 28, 28), np.float32)
     images[:, 5, 3] = 1.0  # an asymmetric mark: its column says whether the image was mirrored
     labels = np.repeat([0, 1], 4)
-    by_class = [np.arange(4), np.arange(4, 8)]
     rng = np.random.default_rng(0)
     seen = set()
     for mirror in (False, True):
         cfg = TrainConfig(way=2, queries=2, distort=0.0, mirror=mirror)
+        sampler = EpisodeSampler(labels, mirror=mirror)
         for _ in range(20):
-            x = _episode(images, by_class, cfg, rng, rotations=1).reshape(2, 3, 28, 28)
+            x = _episode(images, sampler, cfg, rng).reshape(2, 3, 28, 28)
             cols = x.max(axis=2).argmax(axis=2)  # the mark's column: 3 +- 2 px of shift, or 24 +- 2 mirrored
             mirrored = cols > 13
             assert (mirrored == mirrored[:, :1]).all()  # a class is one view: support and queries alike

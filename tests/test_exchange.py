@@ -13,8 +13,9 @@ import pytest
 from PIL import Image, ImageFile
 
 from siamese import exchange
+from siamese.classroom import SOLO
 from siamese.exchange import MAX_THUMB_PIXELS, SetImportError, export_set, import_set, read_set
-from siamese.gallery import MY_SYMBOLS, Gallery, GalleryError, thumbnail_png
+from siamese.gallery import CLASS_SYMBOLS, Gallery, GalleryError, thumbnail_png
 from siamese.index import ReferenceIndex
 from test_gallery import FakeMatcher, image
 from test_index import emb
@@ -25,8 +26,8 @@ def gallery(tmp_path):
     g = Gallery(tmp_path / "g.sqlite3")
     m = FakeMatcher()
     for i, name in enumerate(["star", "moon", "🌟 <b>"]):
-        g.add_example(MY_SYMBOLS, name, image(i), png(8 + i), emb(m, image(i)))
-    g.add_example(MY_SYMBOLS, "star", image(9), png(20), emb(m, image(9)), new_symbol=False)
+        g.add_example(CLASS_SYMBOLS, name, image(i), png(8 + i), emb(m, image(i)), actor=SOLO)
+    g.add_example(CLASS_SYMBOLS, "star", image(9), png(20), emb(m, image(9)), new_symbol=False, actor=SOLO)
     return g
 
 
@@ -137,7 +138,7 @@ def refused(gallery, data, message):
     """Import ``data``; assert a SetImportError matching ``message`` and an unchanged gallery."""
     before = content(gallery)
     with pytest.raises(SetImportError, match=message):
-        import_set(gallery, data, FakeMatcher())
+        import_set(gallery, data, FakeMatcher(), actor=SOLO)
     assert content(gallery) == before
 
 
@@ -199,24 +200,24 @@ def cut(data, member, k):
 
 
 def test_round_trip(gallery, tmp_path):
-    data = export_set(gallery, MY_SYMBOLS)
+    data = export_set(gallery, CLASS_SYMBOLS)
     other = Gallery(tmp_path / "other.sqlite3")
     m = FakeMatcher()
-    assert import_set(other, data, m, name="From home") == ("From home", 4)
+    assert import_set(other, data, m, name="From home", actor=SOLO) == ("From home", 4)
     assert [(s["name"], s["examples"]) for s in other.symbols("From home")] == \
-        [(s["name"], s["examples"]) for s in gallery.symbols(MY_SYMBOLS)]
+        [(s["name"], s["examples"]) for s in gallery.symbols(CLASS_SYMBOLS)]
     calls = m.calls
     imported = ReferenceIndex(other).references("From home", m)
     assert m.calls == calls  # embedded and stored by the import
     np.testing.assert_allclose(imported.embeddings,
-                               ReferenceIndex(gallery).references(MY_SYMBOLS, m).embeddings[[1, 0, 3, 2]], atol=1e-5)
+                               ReferenceIndex(gallery).references(CLASS_SYMBOLS, m).embeddings[[1, 0, 3, 2]], atol=1e-5)
 
 
 def test_importing_twice_under_one_name_is_refused(gallery):
-    data = export_set(gallery, MY_SYMBOLS)
-    import_set(gallery, data, name="Copy")
+    data = export_set(gallery, CLASS_SYMBOLS)
+    import_set(gallery, data, name="Copy", actor=SOLO)
     with pytest.raises(SetImportError, match="already exists"):
-        import_set(gallery, data, name="Copy")
+        import_set(gallery, data, name="Copy", actor=SOLO)
 
 
 @pytest.mark.parametrize("data, message", [
@@ -234,7 +235,7 @@ def test_importing_twice_under_one_name_is_refused(gallery):
 def test_hostile_or_broken_archives_change_nothing(gallery, data, message):
     before = gallery.sets()
     with pytest.raises(GalleryError, match=message):  # SetImportError is a GalleryError
-        import_set(gallery, data)
+        import_set(gallery, data, actor=SOLO)
     assert gallery.sets() == before
 
 
@@ -302,7 +303,7 @@ DAMAGE = {  # case: (damage done to an export of the fixture (or None: to stored
 @pytest.mark.parametrize("case", DAMAGE)
 def test_damaged_member_is_one_clear_error_naming_it(gallery, case):
     damage, member, raw = DAMAGE[case]
-    data = damage(export_set(gallery, MY_SYMBOLS)) if damage else cut(stored_set(), member, 1000)
+    data = damage(export_set(gallery, CLASS_SYMBOLS)) if damage else cut(stored_set(), member, 1000)
     with pytest.raises(Exception) as what_zipfile_raises:  # the kind of fault this case stands for
         zipfile.ZipFile(io.BytesIO(data)).read(member)
     assert type(what_zipfile_raises.value).__name__ == raw
@@ -311,7 +312,7 @@ def test_damaged_member_is_one_clear_error_naming_it(gallery, case):
 
 @pytest.mark.parametrize("member", ["manifest.json", "thumbnails/1.png"])
 def test_encrypted_member_is_refused_naming_it(gallery, member):
-    data = patched(export_set(gallery, MY_SYMBOLS), member, "flags", 0x1)
+    data = patched(export_set(gallery, CLASS_SYMBOLS), member, "flags", 0x1)
     with pytest.raises(RuntimeError, match="encrypted"):
         zipfile.ZipFile(io.BytesIO(data)).read(member)
     refused(gallery, data, f"^{re.escape(member)} is password-protected")
@@ -319,7 +320,7 @@ def test_encrypted_member_is_refused_naming_it(gallery, member):
 
 @pytest.mark.parametrize("member, method", [("manifest.json", 99), ("inputs/0.png", 99), ("thumbnails/0.png", 98)])
 def test_unknown_compression_method_is_refused_naming_it(gallery, member, method):
-    data = patched(export_set(gallery, MY_SYMBOLS), member, "method", method)
+    data = patched(export_set(gallery, CLASS_SYMBOLS), member, "method", method)
     with pytest.raises(NotImplementedError):
         zipfile.ZipFile(io.BytesIO(data)).read(member)
     refused(gallery, data, f"^{re.escape(member)} is compressed with a method this app cannot read")
@@ -337,7 +338,7 @@ def test_bzip2_and_lzma_members_are_refused_before_unpacking(gallery, monkeypatc
 
 @pytest.mark.parametrize("keep", [0.5, 0.9, -3])
 def test_archive_cut_short_is_called_damaged_not_foreign(gallery, keep):
-    data = export_set(gallery, MY_SYMBOLS)
+    data = export_set(gallery, CLASS_SYMBOLS)
     data = data[:int(len(data) * keep)] if keep > 0 else data[:keep]
     refused(gallery, data, "^The zip archive is damaged or incomplete")
 
@@ -350,7 +351,7 @@ def test_one_member_named_many_times_is_unpacked_and_decoded_once(gallery, monke
     data = archive({"inputs/0.png": png(28), "thumbnails/0.png": big},
                    manifest_of([(f"s{i}", "inputs/0.png", "thumbnails/0.png") for i in range(300)]))
     reads = Reads(monkeypatch)
-    assert import_set(gallery, data, FakeMatcher(), name="many") == ("many", 300)
+    assert import_set(gallery, data, FakeMatcher(), name="many", actor=SOLO) == ("many", 300)
     assert reads.opens == Counter({"manifest.json": 1, "inputs/0.png": 1, "thumbnails/0.png": 1})
     assert sorted(reads.decoded) == [(28, 28), (1000, 1000)]
     expected = thumbnail_png(np.asarray(Image.open(io.BytesIO(big)).convert("L")))
@@ -361,7 +362,7 @@ def test_one_member_named_many_times_is_unpacked_and_decoded_once(gallery, monke
 def test_member_used_as_input_and_thumbnail_is_decoded_once(gallery, monkeypatch):
     data = archive({"both.png": png(28)}, manifest_of([("a", "both.png", "both.png"), ("b", "both.png", "both.png")]))
     reads = Reads(monkeypatch)
-    assert import_set(gallery, data, FakeMatcher(), name="both") == ("both", 2)
+    assert import_set(gallery, data, FakeMatcher(), name="both", actor=SOLO) == ("both", 2)
     assert reads.opens == Counter({"manifest.json": 1, "both.png": 1})
     assert reads.decoded == [(28, 28)]
 
@@ -369,7 +370,7 @@ def test_member_used_as_input_and_thumbnail_is_decoded_once(gallery, monkeypatch
 @pytest.mark.parametrize("width, height", [(1000, 1000), (400, 60), (60, 400), (97, 97)])
 def test_thumbnails_are_stored_at_display_size(gallery, width, height):
     data = archive({"inputs/0.png": png(28), "thumbnails/0.png": noise_png(width, height)}, valid_manifest())
-    import_set(gallery, data, FakeMatcher(), name="big")
+    import_set(gallery, data, FakeMatcher(), name="big", actor=SOLO)
     [stored] = stored_thumbnails(gallery, "big")
     original = np.asarray(Image.open(io.BytesIO(noise_png(width, height))))
     assert stored == thumbnail_png(original)  # the app's own function and size
@@ -392,7 +393,7 @@ def test_manifest_is_checked_before_any_image_is_decoded(gallery, monkeypatch):
 def test_limit_zip_bytes(gallery, monkeypatch, below):
     data = archive({"inputs/0.png": png(28), "thumbnails/0.png": noise_png(60, 60)}, valid_manifest())  # ~4 kB
     monkeypatch.setattr(exchange, "MAX_ZIP_BYTES", len(data))
-    import_set(gallery, data, name="at the limit")
+    import_set(gallery, data, name="at the limit", actor=SOLO)
     limit = len(data) - below if below else 1024
     monkeypatch.setattr(exchange, "MAX_ZIP_BYTES", limit)
     reads = Reads(monkeypatch)
@@ -403,7 +404,7 @@ def test_limit_zip_bytes(gallery, monkeypatch, below):
 def test_limit_members(gallery, monkeypatch):
     data = distinct_set(2)  # 5 files
     monkeypatch.setattr(exchange, "MAX_MEMBERS", 5)
-    import_set(gallery, data, name="at the limit")
+    import_set(gallery, data, name="at the limit", actor=SOLO)
     monkeypatch.setattr(exchange, "MAX_MEMBERS", 4)
     reads = Reads(monkeypatch)
     refused(gallery, data, "^The archive has 5 files; the limit is 4.$")
@@ -415,7 +416,7 @@ def test_limit_unpacked_bytes(gallery, monkeypatch):
     data = distinct_set(2)
     total = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(data)).infolist())
     monkeypatch.setattr(exchange, "MAX_UNPACKED_BYTES", total)
-    import_set(gallery, data, name="at the limit")
+    import_set(gallery, data, name="at the limit", actor=SOLO)
     monkeypatch.setattr(exchange, "MAX_UNPACKED_BYTES", total - 1)
     reads = Reads(monkeypatch)
     refused(gallery, data, rf"^The archive unpacks to more than {total - 1} bytes \(a zip bomb\?\); refused.$")
@@ -428,7 +429,7 @@ def test_limit_member_bytes(gallery, monkeypatch, below):
     thumb = noise_png(400, 400)  # ~160 kB; the other members are a few hundred bytes
     data = archive({"inputs/0.png": png(28), "thumbnails/0.png": thumb}, valid_manifest())
     monkeypatch.setattr(exchange, "MAX_MEMBER_BYTES", len(thumb))
-    import_set(gallery, data, name="at the limit")
+    import_set(gallery, data, name="at the limit", actor=SOLO)
     limit = len(thumb) - below
     monkeypatch.setattr(exchange, "MAX_MEMBER_BYTES", limit)
     reads = Reads(monkeypatch)
@@ -440,7 +441,7 @@ def test_limit_thumb_pixels(gallery, monkeypatch):
     """A thumbnail over the limit is refused from its header: its pixels are never decoded."""
     monkeypatch.setattr(exchange, "MAX_THUMB_PIXELS", 21 * 20)
     data = archive({"inputs/0.png": png(28), "thumbnails/0.png": noise_png(21, 20)}, valid_manifest())
-    import_set(gallery, data, name="at the limit")
+    import_set(gallery, data, name="at the limit", actor=SOLO)
     data = archive({"inputs/0.png": png(28), "thumbnails/0.png": noise_png(21, 21)}, valid_manifest())
     reads = Reads(monkeypatch)
     refused(gallery, data, "^thumbnails/0.png is 21×21 pixels; the limit is 420 pixels.$")
@@ -450,7 +451,7 @@ def test_limit_thumb_pixels(gallery, monkeypatch):
 def test_limit_examples(gallery, monkeypatch):
     """Counted in the manifest: a set over the limit costs no decoding."""
     monkeypatch.setattr(exchange, "MAX_EXAMPLES", 3)
-    import_set(gallery, distinct_set(3), name="at the limit")
+    import_set(gallery, distinct_set(3), name="at the limit", actor=SOLO)
     data = distinct_set(4)
     reads = Reads(monkeypatch)
     refused(gallery, data, "^The set has more than 3 examples; the limit is 3.$")
@@ -462,7 +463,7 @@ def test_limit_decoded_pixels(gallery, monkeypatch):
     data = distinct_set(3)  # inputs 3 × 28×28, thumbnails 20×20, 21×21, 22×22
     total = 3 * 28 * 28 + 20 * 20 + 21 * 21 + 22 * 22
     monkeypatch.setattr(exchange, "MAX_DECODED_PIXELS", total)
-    import_set(gallery, data, name="at the limit")
+    import_set(gallery, data, name="at the limit", actor=SOLO)
     monkeypatch.setattr(exchange, "MAX_DECODED_PIXELS", total - 1)
     reads = Reads(monkeypatch)
     refused(gallery, data, rf"^thumbnails/2.png takes the images in the archive past {total - 1:,} pixels")
@@ -473,7 +474,7 @@ def test_shared_member_counts_once_against_the_pixel_limit(gallery, monkeypatch)
     monkeypatch.setattr(exchange, "MAX_DECODED_PIXELS", 28 * 28 + 20 * 20)
     data = archive({"inputs/0.png": png(28), "thumbnails/0.png": png(20)},
                    manifest_of([(f"s{i}", "inputs/0.png", "thumbnails/0.png") for i in range(300)]))
-    assert import_set(gallery, data, name="shared") == ("shared", 300)
+    assert import_set(gallery, data, name="shared", actor=SOLO) == ("shared", 300)
 
 
 def test_pillow_decompression_bomb_cap_is_reported_as_too_many_pixels(gallery, monkeypatch):

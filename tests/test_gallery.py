@@ -1,11 +1,14 @@
 """siamese.gallery: storing the reference sets in SQLite (search is tests/test_index.py)."""
+import shutil
 import sqlite3
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from siamese.gallery import (MAX_NAME, MY_SYMBOLS, Gallery, GalleryError, SetKind, bytes_to_input, clean_name,
+from siamese.classroom import SOLO, TEACHER, TEACHER_OWNER, PermissionDenied
+from siamese.gallery import (CLASS_SYMBOLS, MAX_NAME, Gallery, GalleryError, SetKind, bytes_to_input, clean_name,
                              input_to_bytes)
 from siamese.index import ReferenceIndex, embed_for_storage
 
@@ -29,24 +32,25 @@ def image(seed):
 
 
 def test_my_symbols_exists_and_wal_is_on(gallery):
-    assert [s["name"] for s in gallery.sets()] == [MY_SYMBOLS]
+    assert [s["name"] for s in gallery.sets()] == [CLASS_SYMBOLS]
     con = sqlite3.connect(gallery.path)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_duplicate_name_is_refused_with_a_clear_message_and_changes_nothing(gallery):
-    gallery.add_example(MY_SYMBOLS, "star", image(1), b"png")
+    gallery.add_example(CLASS_SYMBOLS, "star", image(1), b"png", actor=SOLO)
     with pytest.raises(GalleryError, match="already has a symbol called “star”"):
-        gallery.add_example(MY_SYMBOLS, " star ", image(2), b"png")
-    assert gallery.symbols(MY_SYMBOLS) == [{"name": "star", "examples": 1, "example_id": 1}]
+        gallery.add_example(CLASS_SYMBOLS, " star ", image(2), b"png", actor=SOLO)
+    assert gallery.symbols(CLASS_SYMBOLS) == [{"id": 1, "name": "star", "owner": 1, "owner_name": "Teacher",
+                                               "examples": 1, "example_id": 1}]
 
 
 def test_another_example_of_an_existing_symbol(gallery):
-    gallery.add_example(MY_SYMBOLS, "star", image(1), b"png")
-    gallery.add_example(MY_SYMBOLS, "star", image(2), b"png", new_symbol=False)
-    assert gallery.symbols(MY_SYMBOLS)[0]["examples"] == 2
+    gallery.add_example(CLASS_SYMBOLS, "star", image(1), b"png", actor=SOLO)
+    gallery.add_example(CLASS_SYMBOLS, "star", image(2), b"png", new_symbol=False, actor=SOLO)
+    assert gallery.symbols(CLASS_SYMBOLS)[0]["examples"] == 2
     with pytest.raises(GalleryError, match="no symbol called"):
-        gallery.add_example(MY_SYMBOLS, "moon", image(3), b"png", new_symbol=False)
+        gallery.add_example(CLASS_SYMBOLS, "moon", image(3), b"png", new_symbol=False, actor=SOLO)
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -60,8 +64,8 @@ def test_another_example_of_an_existing_symbol(gallery):
 ])
 def test_bad_names_are_refused(gallery, bad, message):
     with pytest.raises(GalleryError, match=message):
-        gallery.add_example(MY_SYMBOLS, bad, image(1), b"png")
-    assert gallery.symbols(MY_SYMBOLS) == []
+        gallery.add_example(CLASS_SYMBOLS, bad, image(1), b"png", actor=SOLO)
+    assert gallery.symbols(CLASS_SYMBOLS) == []
 
 
 @pytest.mark.parametrize("name", [
@@ -73,8 +77,8 @@ def test_bad_names_are_refused(gallery, bad, message):
     "👨\u200d👩\u200d👧\u200d👦" * MAX_NAME,  # 40 characters as a person counts them (280 code points)
 ])
 def test_odd_but_valid_names_are_kept_verbatim(gallery, name):
-    assert gallery.add_example(MY_SYMBOLS, name, image(1), b"png") == name
-    assert gallery.symbols(MY_SYMBOLS)[0]["name"] == name
+    assert gallery.add_example(CLASS_SYMBOLS, name, image(1), b"png", actor=SOLO) == name
+    assert gallery.symbols(CLASS_SYMBOLS)[0]["name"] == name
 
 
 def test_clean_name_normalises_unicode():
@@ -82,15 +86,15 @@ def test_clean_name_normalises_unicode():
 
 
 def test_rename_and_delete(gallery):
-    gallery.add_example(MY_SYMBOLS, "star", image(1), b"png")
-    gallery.add_example(MY_SYMBOLS, "moon", image(2), b"png")
+    gallery.add_example(CLASS_SYMBOLS, "star", image(1), b"png", actor=SOLO)
+    gallery.add_example(CLASS_SYMBOLS, "moon", image(2), b"png", actor=SOLO)
     with pytest.raises(GalleryError, match="already has"):
-        gallery.rename_symbol(MY_SYMBOLS, "star", "moon")
-    gallery.rename_symbol(MY_SYMBOLS, "star", "sun")
-    gallery.delete_symbol(MY_SYMBOLS, "moon")
-    assert [s["name"] for s in gallery.symbols(MY_SYMBOLS)] == ["sun"]
+        gallery.rename_symbol(CLASS_SYMBOLS, "star", "moon", actor=SOLO)
+    gallery.rename_symbol(CLASS_SYMBOLS, "star", "sun", actor=SOLO)
+    gallery.delete_symbol(CLASS_SYMBOLS, "moon", actor=SOLO)
+    assert [s["name"] for s in gallery.symbols(CLASS_SYMBOLS)] == ["sun"]
     with pytest.raises(GalleryError, match="no symbol called"):
-        gallery.delete_symbol(MY_SYMBOLS, "moon")
+        gallery.delete_symbol(CLASS_SYMBOLS, "moon", actor=SOLO)
 
 
 def test_concurrent_registrations_all_arrive(gallery):
@@ -101,7 +105,7 @@ def test_concurrent_registrations_all_arrive(gallery):
         try:
             g = Gallery(gallery.path)
             for i in range(10):
-                g.add_example(MY_SYMBOLS, f"s{t}-{i}", image(t * 10 + i), b"png")
+                g.add_example(CLASS_SYMBOLS, f"s{t}-{i}", image(t * 10 + i), b"png", actor=SOLO)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -109,7 +113,7 @@ def test_concurrent_registrations_all_arrive(gallery):
     [t.start() for t in threads]
     [t.join() for t in threads]
     assert errors == []
-    assert len(gallery.symbols(MY_SYMBOLS)) == 160
+    assert len(gallery.symbols(CLASS_SYMBOLS)) == 160
 
 
 def test_concurrent_duplicates_exactly_one_wins(gallery):
@@ -117,7 +121,7 @@ def test_concurrent_duplicates_exactly_one_wins(gallery):
 
     def worker():
         try:
-            Gallery(gallery.path).add_example(MY_SYMBOLS, "same", image(0), b"png")
+            Gallery(gallery.path).add_example(CLASS_SYMBOLS, "same", image(0), b"png", actor=SOLO)
             results.append("ok")
         except GalleryError:
             results.append("dup")
@@ -135,7 +139,7 @@ def test_bulk_set_is_created_once(gallery):
     assert gallery.add_set_bulk("Digits", SetKind.DIGITS, items, vectors) is True
     assert gallery.add_set_bulk("Digits", SetKind.DIGITS, items, vectors) is False
     assert [(s["name"], s["examples"]) for s in gallery.symbols("Digits")] == [("a", 2), ("b", 1)]
-    assert [s["name"] for s in gallery.sets()] == [MY_SYMBOLS, "Digits"]
+    assert [s["name"] for s in gallery.sets()] == [CLASS_SYMBOLS, "Digits"]
 
 
 def test_input_bytes_round_trip():
@@ -145,28 +149,28 @@ def test_input_bytes_round_trip():
 
 def test_wrong_shaped_input_is_refused_and_changes_nothing(gallery):
     with pytest.raises(ValueError, match=r"\(28, 28\)"):
-        gallery.add_example(MY_SYMBOLS, "bad", np.ones((5, 5), np.float32), b"png")
+        gallery.add_example(CLASS_SYMBOLS, "bad", np.ones((5, 5), np.float32), b"png", actor=SOLO)
     with pytest.raises(ValueError, match="finite"):
-        gallery.add_example(MY_SYMBOLS, "nan", np.full((28, 28), np.nan, np.float32), b"png")
-    assert gallery.symbols(MY_SYMBOLS) == []
+        gallery.add_example(CLASS_SYMBOLS, "nan", np.full((28, 28), np.nan, np.float32), b"png", actor=SOLO)
+    assert gallery.symbols(CLASS_SYMBOLS) == []
 
 
 def test_delete_set_only_for_imported_sets(gallery):
     gallery.add_set_bulk("Digits", "digits", [("a", image(1), b"p")])
     gallery.add_set_bulk("Class 2B", "user", [("a", image(1), b"p")])
-    for name, message in ((MY_SYMBOLS, "cannot be deleted"), ("Digits", "cannot be deleted"), ("nope", "no reference set")):
+    for name, message in ((CLASS_SYMBOLS, "cannot be deleted"), ("Digits", "cannot be deleted"), ("nope", "no reference set")):
         with pytest.raises(GalleryError, match=message):
-            gallery.delete_set(name)
-    gallery.delete_set("Class 2B")
-    assert [s["name"] for s in gallery.sets()] == [MY_SYMBOLS, "Digits"]
+            gallery.delete_set(name, actor=SOLO)
+    gallery.delete_set("Class 2B", actor=SOLO)
+    assert [s["name"] for s in gallery.sets()] == [CLASS_SYMBOLS, "Digits"]
 
 
 def test_symbol_and_example_ids_are_never_reused(gallery):
-    gallery.add_example(MY_SYMBOLS, "star", image(1), b"p1")
-    first = gallery.symbols(MY_SYMBOLS)[0]["example_id"]
-    gallery.delete_symbol(MY_SYMBOLS, "star")
-    gallery.add_example(MY_SYMBOLS, "moon", image(2), b"p2")
-    assert gallery.symbols(MY_SYMBOLS)[0]["example_id"] > first
+    gallery.add_example(CLASS_SYMBOLS, "star", image(1), b"p1", actor=SOLO)
+    first = gallery.symbols(CLASS_SYMBOLS)[0]["example_id"]
+    gallery.delete_symbol(CLASS_SYMBOLS, "star", actor=SOLO)
+    gallery.add_example(CLASS_SYMBOLS, "moon", image(2), b"p2", actor=SOLO)
+    assert gallery.symbols(CLASS_SYMBOLS)[0]["example_id"] > first
     con = sqlite3.connect(gallery.path)
     ids = con.execute("SELECT name, seq FROM sqlite_sequence ORDER BY name").fetchall()
     assert dict(ids)["symbols"] == 2 and dict(ids)["examples"] == 2
@@ -191,7 +195,7 @@ def test_a_first_release_database_is_migrated_without_losing_anything(tmp_path):
     con = sqlite3.connect(path)
     con.executescript(V1_SCHEMA)
     m = FakeMatcher()
-    con.execute("INSERT INTO ref_sets VALUES (1, ?, 'user', 3), (2, 'Imported', 'user', 0)", (MY_SYMBOLS,))
+    con.execute("INSERT INTO ref_sets VALUES (1, 'My symbols', 'user', 3), (2, 'Imported', 'user', 0)")
     con.execute("INSERT INTO symbols VALUES (1, 1, 'star'), (2, 1, 'moon'), (3, 2, 'x')")
     for ex, sym, seed in ((1, 1, 1), (2, 1, 2), (3, 2, 3), (4, 3, 4)):
         con.execute("INSERT INTO examples (id, symbol_id, model_input, thumbnail) VALUES (?, ?, ?, ?)",
@@ -202,47 +206,133 @@ def test_a_first_release_database_is_migrated_without_losing_anything(tmp_path):
     con.close()
 
     g = Gallery(path)
-    assert sorted((s["name"], s["symbols"], s["examples"]) for s in g.sets()) == [("Imported", 1, 1), (MY_SYMBOLS, 2, 3)]
-    assert g.symbols(MY_SYMBOLS) == [{"name": "moon", "examples": 1, "example_id": 3},
-                                     {"name": "star", "examples": 2, "example_id": 1}]
+    assert [(s["name"], s["symbols"], s["examples"]) for s in g.sets()] == [(CLASS_SYMBOLS, 2, 3), ("Imported", 1, 1)]
+    teacher = {"owner": 1, "owner_name": "Teacher"}
+    assert g.symbols(CLASS_SYMBOLS) == [{"id": 2, "name": "moon", **teacher, "examples": 1, "example_id": 3},
+                                        {"id": 1, "name": "star", **teacher, "examples": 2, "example_id": 1}]
     assert g.thumbnail(4) == b"png4" and g.get_meta("default_sets_v1") == "done"
     fresh = FakeMatcher()
-    refs = ReferenceIndex(g).references(MY_SYMBOLS, fresh)
+    refs = ReferenceIndex(g).references(CLASS_SYMBOLS, fresh)
     assert fresh.calls == 0  # stored embeddings kept: nothing recomputed
     np.testing.assert_allclose(refs.embeddings[0], m.embed_inputs(image(1))[0], atol=1e-6)
-    g.delete_set("Imported")  # cascades still work after the rebuild
+    g.delete_set("Imported", actor=SOLO)  # cascades still work after the rebuild
     g.add_set_bulk("Next", "user", [("y", image(5), b"p")])
     assert g.symbols("Next")[0]["example_id"] == 5  # not 4: the deleted example's id
     assert sqlite3.connect(path).execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 3
     Gallery(path)  # opening again is a no-op
-    assert g.get_meta("schema_version") == "2"
+    assert g.get_meta("schema_version") == "3"
 
 
 def test_examples_are_listed_with_their_stored_embeddings_and_thumbnails(gallery):
     m = FakeMatcher()
     model_id, vectors = embed_for_storage(m, [image(1)])
-    gallery.add_example(MY_SYMBOLS, "star", image(1), b"p1", (model_id, vectors[0]))
-    gallery.add_example(MY_SYMBOLS, "moon", image(2), b"p2")
-    gallery.add_example(MY_SYMBOLS, "star", image(3), b"p3", new_symbol=False)
-    rows = gallery.examples(MY_SYMBOLS, model_id="fake-1")
+    gallery.add_example(CLASS_SYMBOLS, "star", image(1), b"p1", (model_id, vectors[0]), actor=SOLO)
+    gallery.add_example(CLASS_SYMBOLS, "moon", image(2), b"p2", actor=SOLO)
+    gallery.add_example(CLASS_SYMBOLS, "star", image(3), b"p3", new_symbol=False, actor=SOLO)
+    rows = gallery.examples(CLASS_SYMBOLS, model_id="fake-1")
     assert [(r.symbol, r.thumbnail, r.vector is not None) for r in rows] == \
         [("star", None, True), ("moon", None, False), ("star", None, False)]
     assert rows[0].model_input == input_to_bytes(image(1))
-    by_symbol = gallery.examples(MY_SYMBOLS, thumbnails=True, by_symbol=True)
+    by_symbol = gallery.examples(CLASS_SYMBOLS, thumbnails=True, by_symbol=True)
     assert [(r.symbol, r.thumbnail, r.vector) for r in by_symbol] == [("moon", b"p2", None), ("star", b"p1", None),
                                                                     ("star", b"p3", None)]
     gallery.store_embeddings("fake-1", {rows[1].id: np.ones(56, np.float32), 10_000: np.ones(56, np.float32)})
-    assert np.frombuffer(gallery.examples(MY_SYMBOLS, model_id="fake-1")[1].vector, np.float32).sum() == 56
+    assert np.frombuffer(gallery.examples(CLASS_SYMBOLS, model_id="fake-1")[1].vector, np.float32).sum() == 56
     with pytest.raises(GalleryError, match="no reference set"):
         gallery.examples("nope")
 
 
 def test_revision_changes_with_every_write_and_not_with_stored_embeddings(gallery):
-    before = gallery.revision(MY_SYMBOLS)
-    gallery.add_example(MY_SYMBOLS, "star", image(1), b"p")
-    after_add = gallery.revision(MY_SYMBOLS)
+    before = gallery.revision(CLASS_SYMBOLS)
+    gallery.add_example(CLASS_SYMBOLS, "star", image(1), b"p", actor=SOLO)
+    after_add = gallery.revision(CLASS_SYMBOLS)
     assert after_add[0] == before[0] and after_add[1] > before[1]
-    gallery.store_embeddings("m", {gallery.examples(MY_SYMBOLS)[0].id: np.zeros(4, np.float32)})
-    assert gallery.revision(MY_SYMBOLS) == after_add
+    gallery.store_embeddings("m", {gallery.examples(CLASS_SYMBOLS)[0].id: np.zeros(4, np.float32)})
+    assert gallery.revision(CLASS_SYMBOLS) == after_add
     with pytest.raises(GalleryError, match="no reference set"):
         gallery.revision("nope")
+
+
+V2_DATABASE = Path(__file__).parent / "data" / "gallery-v2.sqlite3"
+"""Written by the Gallery of the release before the classroom (schema 2, "My symbols"); how, in
+tests/data/make_gallery_v2.py."""
+
+
+def table(path, query):
+    con = sqlite3.connect(path)
+    try:
+        return con.execute(query).fetchall()
+    finally:
+        con.close()
+
+
+def test_a_database_of_the_previous_release_migrates_without_losing_a_symbol(tmp_path):
+    """Every symbol, example (input and thumbnail) and embedding is kept byte for byte; "My symbols"
+    becomes "Class symbols"; every existing symbol becomes the teacher's, so a student cannot
+    touch it and the teacher can; ids once used stay unused; stored embeddings are reused."""
+    path = tmp_path / "v2.sqlite3"
+    shutil.copy(V2_DATABASE, path)
+    symbols = "SELECT s.id, r.name, s.name FROM symbols s JOIN ref_sets r ON r.id = s.set_id ORDER BY s.id"
+    before = {q: table(path, q) for q in (symbols, "SELECT * FROM examples ORDER BY id",
+                                          "SELECT * FROM embeddings ORDER BY example_id")}
+    assert table(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
+
+    g = Gallery(path)
+    assert g.get_meta("schema_version") == "3" and g.get_meta("default_sets_v1") == "done"
+    assert [(s["name"], s["symbols"], s["examples"]) for s in g.sets()] == \
+        [(CLASS_SYMBOLS, 3, 4), ("Class 2B", 2, 2), ("Digits", 2, 2)]
+    renamed = [(i, CLASS_SYMBOLS if r == "My symbols" else r, n) for i, r, n in before[symbols]]
+    assert table(path, symbols) == renamed and len(renamed) == 7
+    for query, rows in list(before.items())[1:]:
+        assert table(path, query) == rows and rows
+    assert table(path, "SELECT DISTINCT owner_id FROM symbols") == [(TEACHER_OWNER,)]
+    assert [(s["name"], s["examples"], s["owner_name"]) for s in g.symbols(CLASS_SYMBOLS)] == \
+        [("<b>bold</b>", 1, "Teacher"), ("moon", 1, "Teacher"), ("star", 2, "Teacher")]
+
+    _, ana = g.join_class("Ana")
+    with pytest.raises(PermissionDenied):
+        g.delete_symbol(CLASS_SYMBOLS, "star", actor=ana, owner=TEACHER_OWNER)
+    assert g.add_example(CLASS_SYMBOLS, "star", image(9), b"p", actor=ana) == "star"  # hers, beside the teacher's
+    assert g.symbols(CLASS_SYMBOLS, owner=ana.owner)[0]["id"] == 9  # 8 was "gone"'s, deleted before the migration
+    g.rename_symbol(CLASS_SYMBOLS, "moon", "sun", actor=TEACHER)
+    g.delete_set("Class 2B", actor=TEACHER)  # cascades still work after the rebuild
+    assert table(path, "SELECT COUNT(*) FROM examples") == [(7,)]
+    fresh = FakeMatcher()
+    refs = ReferenceIndex(g).references(CLASS_SYMBOLS, fresh)
+    assert fresh.calls == 1 and len(refs.example_ids) == 5  # only "<b>bold</b>" and Ana's star embedded now
+    stored = dict(before["SELECT * FROM embeddings ORDER BY example_id"][i][::2] for i in range(3))
+    for i, e in zip(refs.example_ids, refs.embeddings):
+        if i in stored:
+            assert e.tobytes() == stored[i]
+    Gallery(path)  # opening again is a no-op
+    assert table(path, symbols)[:3] == [(1, CLASS_SYMBOLS, "star"), (2, CLASS_SYMBOLS, "sun"), (3, CLASS_SYMBOLS, "<b>bold</b>")]
+
+
+def test_the_migration_moves_a_set_already_called_class_symbols_aside(tmp_path):
+    path = tmp_path / "v2.sqlite3"
+    shutil.copy(V2_DATABASE, path)
+    con = sqlite3.connect(path)
+    con.execute("INSERT INTO ref_sets (name, kind) VALUES ('Class symbols', 'user'), ('Class symbols (imported)', 'user')")
+    con.commit()
+    con.close()
+    names = [s["name"] for s in Gallery(path).sets()]
+    assert names == [CLASS_SYMBOLS, "Class 2B", "Class symbols (imported 2)", "Class symbols (imported)", "Digits"]
+    assert [s["name"] for s in Gallery(path).symbols(CLASS_SYMBOLS)] == ["<b>bold</b>", "moon", "star"]
+
+
+def test_several_processes_migrating_at_once_migrate_once(tmp_path):
+    path = tmp_path / "v2.sqlite3"
+    shutil.copy(V2_DATABASE, path)
+    errors = []
+
+    def open_it():
+        try:
+            Gallery(path)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(6)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert errors == []
+    assert [(s["name"], s["symbols"]) for s in Gallery(path).sets()] == [(CLASS_SYMBOLS, 3), ("Class 2B", 2), ("Digits", 2)]

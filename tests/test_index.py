@@ -3,7 +3,8 @@ cache of each set's embeddings per (set id, revision, model)."""
 import numpy as np
 import pytest
 
-from siamese.gallery import MY_SYMBOLS, Gallery, GalleryError, SetKind
+from siamese.classroom import SOLO
+from siamese.gallery import CLASS_SYMBOLS, Gallery, GalleryError, SetKind
 from siamese.index import ReferenceIndex, embed_for_storage, nearest, top_symbols
 from test_gallery import FakeMatcher, image
 
@@ -39,9 +40,9 @@ def test_top_symbols_keeps_the_best_example_per_symbol():
 
 def test_register_then_reference_embeddings(gallery, index):
     m = FakeMatcher()
-    gallery.add_example(MY_SYMBOLS, "star", image(1), b"png", emb(m, image(1)))
-    gallery.add_example(MY_SYMBOLS, "moon", image(2), b"png", emb(m, image(2)))
-    refs = index.references(MY_SYMBOLS, m)
+    gallery.add_example(CLASS_SYMBOLS, "star", image(1), b"png", emb(m, image(1)), actor=SOLO)
+    gallery.add_example(CLASS_SYMBOLS, "moon", image(2), b"png", emb(m, image(2)), actor=SOLO)
+    refs = index.references(CLASS_SYMBOLS, m)
     assert list(refs.symbols) == ["star", "moon"]
     np.testing.assert_allclose(refs.embeddings, m.embed_inputs(np.stack([image(1), image(2)])), atol=0.2)
     assert refs.embeddings.flags["C_CONTIGUOUS"] and refs.embeddings.dtype == np.float32
@@ -49,22 +50,22 @@ def test_register_then_reference_embeddings(gallery, index):
 
 def test_reference_cache_is_invalidated_by_writes(gallery, index):
     m = FakeMatcher()
-    gallery.add_example(MY_SYMBOLS, "star", image(1), b"png", emb(m, image(1)))
-    assert len(index.references(MY_SYMBOLS, m).symbols) == 1
-    gallery.add_example(MY_SYMBOLS, "moon", image(2), b"png", emb(m, image(2)))
-    assert len(index.references(MY_SYMBOLS, m).symbols) == 2
-    gallery.delete_symbol(MY_SYMBOLS, "star")
-    assert list(index.references(MY_SYMBOLS, m).symbols) == ["moon"]
+    gallery.add_example(CLASS_SYMBOLS, "star", image(1), b"png", emb(m, image(1)), actor=SOLO)
+    assert len(index.references(CLASS_SYMBOLS, m).symbols) == 1
+    gallery.add_example(CLASS_SYMBOLS, "moon", image(2), b"png", emb(m, image(2)), actor=SOLO)
+    assert len(index.references(CLASS_SYMBOLS, m).symbols) == 2
+    gallery.delete_symbol(CLASS_SYMBOLS, "star", actor=SOLO)
+    assert list(index.references(CLASS_SYMBOLS, m).symbols) == ["moon"]
 
 
 def test_switching_models_recomputes_embeddings(gallery, index):
     old, new = FakeMatcher("old"), FakeMatcher("new", scale=2.0)
-    gallery.add_example(MY_SYMBOLS, "star", image(1), b"png", emb(old, image(1)))
-    a = index.references(MY_SYMBOLS, old).embeddings
-    b = index.references(MY_SYMBOLS, new).embeddings
+    gallery.add_example(CLASS_SYMBOLS, "star", image(1), b"png", emb(old, image(1)), actor=SOLO)
+    a = index.references(CLASS_SYMBOLS, old).embeddings
+    b = index.references(CLASS_SYMBOLS, new).embeddings
     np.testing.assert_allclose(b, 2 * a, rtol=1e-5)
     calls = new.calls
-    ReferenceIndex(Gallery(gallery.path)).references(MY_SYMBOLS, new)  # stored now: a fresh process needs no recompute
+    ReferenceIndex(Gallery(gallery.path)).references(CLASS_SYMBOLS, new)  # stored now: a fresh process needs no recompute
     assert new.calls == calls
 
 
@@ -76,15 +77,15 @@ def test_unknown_set(gallery, index):
 def test_delete_while_another_session_embeds_does_not_crash(gallery, index):
     """Session A fills in missing embeddings while session B deletes one of the examples."""
     for i, n in enumerate("abc"):
-        gallery.add_example(MY_SYMBOLS, n, image(i), b"png")  # no matcher: embeddings missing
+        gallery.add_example(CLASS_SYMBOLS, n, image(i), b"png", actor=SOLO)  # no matcher: embeddings missing
 
     class Racy(FakeMatcher):
         def embed_inputs(self, x):
-            Gallery(gallery.path).delete_symbol(MY_SYMBOLS, "b")
+            Gallery(gallery.path).delete_symbol(CLASS_SYMBOLS, "b", actor=SOLO)
             return super().embed_inputs(x)
 
-    index.references(MY_SYMBOLS, Racy())
-    assert list(index.references(MY_SYMBOLS, FakeMatcher("fake-1")).symbols) == ["a", "c"]
+    index.references(CLASS_SYMBOLS, Racy())
+    assert list(index.references(CLASS_SYMBOLS, FakeMatcher("fake-1")).symbols) == ["a", "c"]
 
 
 def test_ids_are_never_reused_so_caches_cannot_go_stale(gallery, index):
@@ -93,7 +94,7 @@ def test_ids_are_never_reused_so_caches_cannot_go_stale(gallery, index):
     m = FakeMatcher()
     bulk(gallery, "A", [("alpha", image(1), b"pa"), ("beta", image(2), b"pb")], m)
     refs_a = index.references("A", m)
-    gallery.delete_set("A")
+    gallery.delete_set("A", actor=SOLO)
     bulk(gallery, "B", [("gamma", image(3), b"pg"), ("delta", image(4), b"pd")], m)
     refs_b = index.references("B", m)
     assert list(refs_b.symbols) == ["gamma", "delta"]
@@ -112,18 +113,18 @@ def test_ids_are_never_reused_so_caches_cannot_go_stale(gallery, index):
 ])
 def test_every_change_shows_in_the_very_next_references_call(gallery, index, change, expect):
     m = FakeMatcher()
-    gallery.add_example(MY_SYMBOLS, "star", image(1), b"p", emb(m, image(1)))
-    gallery.add_example(MY_SYMBOLS, "moon", image(2), b"p", emb(m, image(2)))
-    assert list(index.references(MY_SYMBOLS, m).symbols) == ["star", "moon"]  # now cached
+    gallery.add_example(CLASS_SYMBOLS, "star", image(1), b"p", emb(m, image(1)), actor=SOLO)
+    gallery.add_example(CLASS_SYMBOLS, "moon", image(2), b"p", emb(m, image(2)), actor=SOLO)
+    assert list(index.references(CLASS_SYMBOLS, m).symbols) == ["star", "moon"]  # now cached
     if change == "add":
-        gallery.add_example(MY_SYMBOLS, "sun", image(3), b"p", emb(m, image(3)))
+        gallery.add_example(CLASS_SYMBOLS, "sun", image(3), b"p", emb(m, image(3)), actor=SOLO)
     elif change == "another example":
-        gallery.add_example(MY_SYMBOLS, "star", image(3), b"p", emb(m, image(3)), new_symbol=False)
+        gallery.add_example(CLASS_SYMBOLS, "star", image(3), b"p", emb(m, image(3)), new_symbol=False, actor=SOLO)
     elif change == "rename":
-        gallery.rename_symbol(MY_SYMBOLS, "star", "comet")
+        gallery.rename_symbol(CLASS_SYMBOLS, "star", "comet", actor=SOLO)
     else:
-        gallery.delete_symbol(MY_SYMBOLS, "star")
-    assert list(index.references(MY_SYMBOLS, m).symbols) == expect
+        gallery.delete_symbol(CLASS_SYMBOLS, "star", actor=SOLO)
+    assert list(index.references(CLASS_SYMBOLS, m).symbols) == expect
 
 
 def test_an_imported_set_shows_in_the_very_next_references_call(gallery, index):
@@ -131,6 +132,6 @@ def test_an_imported_set_shows_in_the_very_next_references_call(gallery, index):
     m = FakeMatcher()
     bulk(gallery, "Class", [("old", image(1), b"p")], m)
     assert list(index.references("Class", m).symbols) == ["old"]
-    gallery.delete_set("Class")
+    gallery.delete_set("Class", actor=SOLO)
     bulk(gallery, "Class", [("new", image(2), b"p")], m)
     assert list(index.references("Class", m).symbols) == ["new"]

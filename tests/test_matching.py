@@ -3,13 +3,14 @@ import numpy as np
 import pytest
 
 from conftest import SHAPES, sketch
-from siamese.gallery import DIGITS, MY_SYMBOLS, GalleryError
+from siamese.classroom import SOLO
+from siamese.gallery import CLASS_SYMBOLS, DIGITS, GalleryError
 from siamese.matching import EmptySketchError, Verdict, match_sketch, register_sketch
 from siamese.preprocess import DOT, EMPTY
 
 
 def register(gallery, matcher, name, strokes, **kw):
-    return register_sketch(sketch(strokes, **kw), gallery, MY_SYMBOLS, name, matcher)
+    return register_sketch(sketch(strokes, **kw), gallery, CLASS_SYMBOLS, name, matcher, actor=SOLO)
 
 
 def jitter(strokes, dx=0.04, dy=-0.03, scale=0.85):
@@ -20,7 +21,7 @@ def test_registered_symbol_is_recognised_from_another_drawing(gallery, index, ma
     for name in ("star", "zero", "zigzag", "cross", "seven"):
         register(gallery, matcher, name, SHAPES[name])
     for name in ("star", "zero", "zigzag", "cross", "seven"):
-        res = match_sketch(sketch(jitter(SHAPES[name]), width=12), index, MY_SYMBOLS, matcher)
+        res = match_sketch(sketch(jitter(SHAPES[name]), width=12), index, CLASS_SYMBOLS, matcher)
         assert res.best.symbol == name
         assert res.verdict == "match"
         assert [m.distance for m in res.matches] == sorted(m.distance for m in res.matches)
@@ -31,14 +32,14 @@ def test_empty_sketch_never_reaches_the_model(gallery, index, matcher, monkeypat
     calls = []
     monkeypatch.setattr(type(matcher), "embed_inputs", lambda self, x: calls.append(x))
     for image in (None, np.zeros((280, 280, 4), np.uint8), sketch([[(0.5, 0.5)]], width=10)):
-        res = match_sketch(image, index, MY_SYMBOLS, matcher)
+        res = match_sketch(image, index, CLASS_SYMBOLS, matcher)
         assert res.verdict == Verdict.EMPTY and res.matches == [] and res.model_input is None
         assert res.reason == (DOT if image is not None and image.any() else EMPTY)
     assert calls == []
 
 
 def test_empty_reference_set(gallery, index, matcher):
-    res = match_sketch(sketch(SHAPES["one"]), index, MY_SYMBOLS, matcher)
+    res = match_sketch(sketch(SHAPES["one"]), index, CLASS_SYMBOLS, matcher)
     assert res.verdict == "no references" and res.model_input is not None
 
 
@@ -49,7 +50,7 @@ def test_default_sets_are_built_once_and_digits_match(gallery, index, matcher, r
     monkeypatch.setenv("SIAMESE_DATA_DIR", str(real_data_dir))
     assert seed_default_sets(gallery, matcher) == []
     sets = {s["name"]: s for s in gallery.sets()}
-    assert sets[DIGITS]["symbols"] == 10 and sets[DIGITS]["examples"] == 50
+    assert sets[DIGITS]["symbols"] == 10 and sets[DIGITS]["examples"] == 500  # 50 per digit
     omniglot = [s for s in sets.values() if s["kind"] == "omniglot"]
     assert len(omniglot) == 20 and sum(s["symbols"] for s in omniglot) == 659
     assert seed_default_sets(gallery, matcher) == []  # idempotent
@@ -69,9 +70,9 @@ def test_missing_data_still_starts(gallery, index, matcher, tmp_path, monkeypatc
     monkeypatch.setattr(keras.utils, "get_file", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
     problems = seed_default_sets(gallery, matcher)
     assert len(problems) == 2 and "MNIST" in problems[0] and "Omniglot" in problems[1]
-    assert [s["name"] for s in gallery.sets()] == [MY_SYMBOLS]
+    assert [s["name"] for s in gallery.sets()] == [CLASS_SYMBOLS]
     register(gallery, matcher, "star", SHAPES["star"])
-    assert match_sketch(sketch(SHAPES["star"]), index, MY_SYMBOLS, matcher).best.symbol == "star"
+    assert match_sketch(sketch(SHAPES["star"]), index, CLASS_SYMBOLS, matcher).best.symbol == "star"
 
 
 def test_verdict_on_both_sides_of_the_threshold_and_exactly_at_it(gallery, index):
@@ -84,12 +85,12 @@ def test_verdict_on_both_sides_of_the_threshold_and_exactly_at_it(gallery, index
     register(gallery, fake, "zero", SHAPES["zero"])
     query = sketch(jitter(SHAPES["seven"]), width=12)
     fake.threshold = 1e9
-    d = match_sketch(query, index, MY_SYMBOLS, fake).best.distance
+    d = match_sketch(query, index, CLASS_SYMBOLS, fake).best.distance
     assert d > 0
     for threshold, verdict in ((d, "match"), (2 * d, "match"), (float(np.nextafter(np.float32(d), 0)), "new"),
                                (d / 2, "new"), (0.0, "new")):
         fake.threshold = threshold
-        res = match_sketch(query, index, MY_SYMBOLS, fake)
+        res = match_sketch(query, index, CLASS_SYMBOLS, fake)
         assert (res.verdict, res.best.symbol, res.best.distance, res.threshold) == (verdict, "seven", d, threshold)
 
 
@@ -99,16 +100,16 @@ def test_register_sketch_stores_name_input_thumbnail_and_embedding_at_once(galle
     from test_gallery import FakeMatcher
 
     fake = FakeMatcher()
-    done = register_sketch(sketch(SHAPES["star"]), gallery, MY_SYMBOLS, "  star ", fake)
+    done = register_sketch(sketch(SHAPES["star"]), gallery, CLASS_SYMBOLS, "  star ", fake, actor=SOLO)
     assert done.name == "star" and done.model_input.shape == (28, 28)
     calls = fake.calls
-    refs = index.references(MY_SYMBOLS, fake)
+    refs = index.references(CLASS_SYMBOLS, fake)
     assert fake.calls == calls  # nothing left to embed
     np.testing.assert_array_equal(refs.embeddings[0], fake.embed_inputs(done.model_input[None])[0])
-    row = gallery.examples(MY_SYMBOLS, thumbnails=True)[0]
+    row = gallery.examples(CLASS_SYMBOLS, thumbnails=True)[0]
     assert row.thumbnail.startswith(b"\x89PNG") and row.symbol == "star"
-    register_sketch(sketch(jitter(SHAPES["star"])), gallery, MY_SYMBOLS, "star", fake, new_symbol=False)
-    assert gallery.symbols(MY_SYMBOLS)[0]["examples"] == 2
+    register_sketch(sketch(jitter(SHAPES["star"])), gallery, CLASS_SYMBOLS, "star", fake, new_symbol=False, actor=SOLO)
+    assert gallery.symbols(CLASS_SYMBOLS)[0]["examples"] == 2
 
 
 @pytest.mark.parametrize("image, reason", [(None, EMPTY), (np.zeros((280, 280, 4), np.uint8), EMPTY),
@@ -117,15 +118,15 @@ def test_register_sketch_refuses_an_empty_sketch_and_stores_nothing(gallery, ima
     from test_gallery import FakeMatcher
 
     with pytest.raises(EmptySketchError) as err:
-        register_sketch(image, gallery, MY_SYMBOLS, "star", FakeMatcher())
+        register_sketch(image, gallery, CLASS_SYMBOLS, "star", FakeMatcher(), actor=SOLO)
     assert str(err.value) == reason and isinstance(err.value, GalleryError)
-    assert gallery.symbols(MY_SYMBOLS) == []
+    assert gallery.symbols(CLASS_SYMBOLS) == []
 
 
 def test_register_sketch_duplicate_name_changes_nothing(gallery):
     from test_gallery import FakeMatcher
 
-    register_sketch(sketch(SHAPES["star"]), gallery, MY_SYMBOLS, "star", FakeMatcher())
+    register_sketch(sketch(SHAPES["star"]), gallery, CLASS_SYMBOLS, "star", FakeMatcher(), actor=SOLO)
     with pytest.raises(GalleryError, match="already has a symbol"):
-        register_sketch(sketch(SHAPES["zero"]), gallery, MY_SYMBOLS, "star", FakeMatcher())
-    assert [(s["name"], s["examples"]) for s in gallery.symbols(MY_SYMBOLS)] == [("star", 1)]
+        register_sketch(sketch(SHAPES["zero"]), gallery, CLASS_SYMBOLS, "star", FakeMatcher(), actor=SOLO)
+    assert [(s["name"], s["examples"]) for s in gallery.symbols(CLASS_SYMBOLS)] == [("star", 1)]

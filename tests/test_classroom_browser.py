@@ -1,0 +1,177 @@
+"""The classroom in headless Chromium, as a class uses it: two students in two browser contexts
+(student B cannot delete student A's symbol; the teacher can), and a phone with a touch screen
+that joins, draws with a finger and gets a match, with nothing overflowing sideways.
+
+Screenshots go to artifacts/ (kept by CI)."""
+import re
+import time
+
+import pytest
+
+from browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, app_server, draw, ranked_names, wait_for_text
+from conftest import SHAPES
+
+pytestmark = pytest.mark.browser
+PASSCODE = "owl-42 in the classroom"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def url(real_data_dir, tmp_path_factory):
+    with app_server({"SIAMESE_HOME": str(tmp_path_factory.mktemp("home")), "SIAMESE_DATA_DIR": str(real_data_dir),
+                     "SIAMESE_TEACHER_PASSCODE": PASSCODE}) as u:
+        yield u
+
+
+def join(page, url, name):
+    """Open the app and join the class under ``name``; returns the identity token from the URL."""
+    page.goto(url)
+    wait_for_text(page, "Join the class", 90)
+    page.get_by_label("Your name").fill(name)
+    page.get_by_role("button", name="Join").click()
+    wait_for_text(page, f"You are {name}")
+    return re.search(r"student=([\w-]+)", page.url).group(1)
+
+
+def register(page, name, shape):
+    page.get_by_label("Name", exact=True).fill(name)
+    page.keyboard.press("Tab")
+    draw(page, SHAPES[shape])
+    time.sleep(1.5)
+    page.get_by_role("button", name="Register").click()
+    wait_for_text(page, f"Name: {name}")
+
+
+def open_selectbox(page, label):
+    """Open the selectbox labelled ``label`` (retried: a rerun may redraw it under the click)."""
+    box = page.get_by_test_id("stSelectbox").filter(has_text=label).first
+    for _ in range(5):
+        box.locator("input").click()
+        try:
+            page.get_by_role("option").first.wait_for(timeout=5_000)
+            return
+        except Exception:  # noqa: BLE001 - not open yet: try again
+            page.keyboard.press("Escape")
+            time.sleep(1)
+    raise AssertionError(f"the selectbox {label!r} did not open")
+
+
+def options_of(page, label):
+    """The options a selectbox offers (opened, read, closed)."""
+    open_selectbox(page, label)
+    options = page.get_by_role("option").all_inner_texts()
+    page.keyboard.press("Escape")
+    return [o.strip() for o in options]
+
+
+def test_student_b_cannot_delete_student_as_symbol_and_the_teacher_can(browser, url):
+    a_ctx, b_ctx, t_ctx = (browser.new_context(viewport={"width": 1280, "height": 1000}) for _ in range(3))
+    a, b, teacher = a_ctx.new_page(), b_ctx.new_page(), t_ctx.new_page()
+    errors = []
+    for page in (a, b, teacher):
+        page.on("pageerror", lambda e: errors.append(str(e)))
+
+    token_a = join(a, url, "Ana")
+    a.get_by_role("link", name="Register").first.click()  # the sidebar's navigation
+    wait_for_text(a, "0 symbols are yours")
+    assert f"student={token_a}" in a.url  # kept across the page change (a reload keeps the identity)
+    register(a, "star", "star")
+
+    token_b = join(b, url, "Ben")
+    assert token_b != token_a
+    b.goto(f"{url}/register?student={token_b}")
+    body = wait_for_text(b, "The class has 1 symbol from 1 owner; 0 symbols are yours.")
+    assert "Rename or delete" not in body and "star · Ana" not in body  # nothing of Ana's to change
+    register(b, "star", "zero")  # the same name: his own symbol, not a collision
+    body = wait_for_text(b, "Rename or delete")
+    b.get_by_text("Rename or delete").click()
+    assert options_of(b, "Symbol to change") == ["star · Ben"]
+    b.screenshot(path=str(ARTIFACTS / "classroom-student-b.png"), full_page=True)
+
+    teacher.goto(url)
+    wait_for_text(teacher, "Join the class", 90)
+    teacher.get_by_text("Teacher? Unlock").click()
+    teacher.get_by_label("Teacher passcode").fill(PASSCODE)
+    teacher.get_by_role("button", name="Unlock").click()
+    body = wait_for_text(teacher, "Join this class")
+    assert "2 students joined: Ana, Ben" in body and "student=" not in teacher.url and PASSCODE not in body
+    teacher.wait_for_function("Array.from(document.images).some(i => i.complete && i.naturalWidth >= 480)")
+    teacher.screenshot(path=str(ARTIFACTS / "classroom-teacher-home.png"), full_page=True)
+    teacher.get_by_role("link", name="Register").first.click()
+    body = wait_for_text(teacher, "Rename or delete")
+    assert {"star · Ana (1)", "star · Ben (1)"} <= set(body.splitlines())
+    teacher.get_by_text("Rename or delete").click()
+    assert options_of(teacher, "Symbol to change") == ["star · Ana", "star · Ben"]
+    open_selectbox(teacher, "Symbol to change")
+    teacher.get_by_role("option", name="star · Ana").click()
+    time.sleep(1)
+    teacher.get_by_text("Yes, delete it and all its sketches").click()
+    delete = teacher.get_by_role("button", name="Delete", exact=True)
+    teacher.wait_for_function("b => !b.disabled", arg=delete.element_handle(), timeout=30_000)
+    delete.click()
+    deadline = time.time() + 30
+    while "star · Ana (1)" in teacher.inner_text("[data-testid='stApp']") and time.time() < deadline:
+        time.sleep(0.5)
+    body = wait_for_text(teacher, "star · Ben (1)")
+    assert "star · Ana (1)" not in body
+    teacher.screenshot(path=str(ARTIFACTS / "classroom-teacher-register.png"), full_page=True)
+
+    a.goto(f"{url}/register?student={token_a}")  # Ana's bookmark: still Ana, her star gone
+    wait_for_text(a, "The class has 1 symbol from 1 owner; 0 symbols are yours.")
+    assert errors == []
+    for ctx in (a_ctx, b_ctx, t_ctx):
+        ctx.close()
+
+
+# How far the page is scrolled: Streamlit scrolls its main area, not the window.
+SCROLL_JS = "() => window.scrollY + (document.querySelector('[data-testid=stMain]')?.scrollTop ?? 0)"
+OVERFLOW_JS = """() => { const m = document.querySelector('[data-testid=stMain]');
+    return document.documentElement.scrollWidth <= innerWidth && m.scrollWidth <= m.clientWidth; }"""
+
+
+def test_a_phone_joins_draws_a_seven_with_a_finger_and_gets_a_match(browser, url):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True,
+                              device_scale_factor=3)
+    page = ctx.new_page()
+    token = join(page, url, "Zoë")
+    assert page.evaluate(OVERFLOW_JS), "the home page overflows sideways on a 390 px wide phone"
+    page.screenshot(path=str(ARTIFACTS / "classroom-phone-home.png"), full_page=True)
+    page.goto(f"{url}/draw?student={token}")
+    wait_for_text(page, "Empty sketch", 90)
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.wait_for(timeout=60_000)
+    time.sleep(2)  # the canvas shows before its drawing handlers are attached
+    box = canvas.bounding_box()
+    assert 0 <= box["x"] and box["x"] + box["width"] <= 390, box  # the canvas fits the width
+    cdp = ctx.new_cdp_session(page)
+    scroll = page.evaluate(SCROLL_JS)
+    for stroke in SHAPES["seven"]:  # one finger, touch events only
+        points = []
+        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:]):
+            points += [(x0 + (x1 - x0) * t / 12, y0 + (y1 - y0) * t / 12) for t in range(12)]
+        points.append(stroke[-1])
+        for i, (x, y) in enumerate(points):
+            cdp.send("Input.dispatchTouchEvent", {
+                "type": "touchStart" if i == 0 else "touchMove",
+                "touchPoints": [{"x": box["x"] + x * box["width"], "y": box["y"] + y * box["height"]}]})
+            time.sleep(0.01)
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    assert page.evaluate(SCROLL_JS) == scroll  # the finger drew; the page did not move
+    body = wait_for_text(page, "What the model saw", 90)
+    names = ranked_names(body)
+    assert len(names) == 5 and names[0] == "7", names
+    first = page.locator("[data-testid=stText]").filter(has_text="d = ").first.bounding_box()
+    assert first["y"] > box["y"] + box["height"]  # the results come below the canvas
+    assert page.evaluate(OVERFLOW_JS), "the Draw page overflows sideways on a 390 px wide phone"
+    page.screenshot(path=str(ARTIFACTS / "classroom-phone-draw.png"), full_page=True)
+    ctx.close()

@@ -1,0 +1,223 @@
+"""The classroom under Streamlit's AppTest: solo mode, the teacher's unlock, a student's join and
+identity in the URL, what each role sees and may do on the pages, and bad input (names, tokens,
+passcodes) with a clear message and nothing leaked."""
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT, SHAPES, sketch
+from siamese.classroom import TEACHER
+from siamese.gallery import CLASS_SYMBOLS, Gallery
+from siamese.matching import register_sketch
+from test_pages import offline, texts  # noqa: F401 - offline is a fixture
+
+PASSCODE = "owl-42 secret"
+
+
+def class_app(page=None, query=None, passcode=PASSCODE):
+    """The app with a teacher passcode in Streamlit's secrets (None: solo mode), opened at ``page``
+    with ``query`` parameters in the URL."""
+    import ui
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    ui._failures.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    if passcode is not None:
+        at.secrets["teacher_passcode"] = passcode
+    at.query_params.update(query or {})
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def everything_shown(at) -> str:
+    """Every string the page shows, widgets' labels and values included."""
+    parts = [texts(at)] + [c.value for c in at.caption] + [c.value for c in at.code]
+    for kind in ("text_input", "button", "selectbox", "radio", "checkbox"):
+        for w in getattr(at, kind):
+            parts += [str(w.label), str(getattr(w, "value", "")), " ".join(map(str, getattr(w, "options", [])))]
+    return "\n".join(parts)
+
+
+def click(at, label):
+    return next(b for b in at.button if b.label == label).click().run()
+
+
+def join(at, name):
+    at.text_input(key="join_name").input(name)  # a form: sent with its button
+    return click(at, "Join")
+
+
+def unlock(at, passcode=PASSCODE):
+    at.text_input(key="passcode").input(passcode)
+    return click(at, "Unlock")
+
+
+def register(actor, name, shape="star"):
+    from siamese import load_matcher
+    register_sketch(sketch(SHAPES[shape]), Gallery(), CLASS_SYMBOLS, name, load_matcher(), actor=actor)
+
+
+def test_without_a_passcode_one_user_does_everything_and_the_sidebar_says_so(offline):
+    at = class_app(passcode=None)
+    assert "Single-user mode" in "\n".join(c.value for c in at.sidebar.caption)
+    assert not [t for t in at.text_input if t.key in ("join_name", "passcode")]
+    at.switch_page("pages/2_Register.py").run()
+    assert "Join the class" not in texts(at) and [b for b in at.button if b.label == "Register"]
+    at.switch_page("pages/3_Train_three_variants.py").run()
+    assert {b.label: b.disabled for b in at.button}["Train"] is False
+
+
+def test_a_student_joins_with_a_name_and_keeps_the_identity_in_the_url(offline):
+    at = class_app()
+    assert "Join the class" in texts(at)
+    join(at, "Ana")
+    token = at.query_params["student"]
+    assert len(token) == 32
+    assert "You are Ana (student)." in texts(at) and "Join the class" not in texts(at)
+    assert token not in everything_shown(at)  # the URL holds it; the page never shows it
+    again = class_app(query={"student": token})  # a reload, or the bookmark
+    assert "You are Ana (student)." in texts(again)
+    again.switch_page("pages/2_Register.py").run()
+    assert again.query_params["student"] == token  # put back after the page change
+    assert "0 symbols are yours" in texts(again)
+
+
+def test_two_students_with_one_name_stay_two_owners_and_see_their_own_controls(offline):
+    gallery = Gallery()
+    (_, ana), (tb, ben) = gallery.join_class("Sam"), gallery.join_class("Sam")
+    register(ana, "star")
+    register(ben, "star", "zero")
+    register(TEACHER, "moon", "one")
+    at = class_app("pages/2_Register.py", {"student": tb})
+    assert "The class has 3 symbols from 3 owners; 1 symbol is yours." in texts(at)
+    assert [t.value for t in at.text if t.value.endswith("(1)")] == ["star · Sam (1)"]
+    assert at.selectbox(key="target").options == ["star · Sam"]  # his own symbol, not Ana's
+    ids = [s["id"] for s in gallery.symbols(CLASS_SYMBOLS, owner=ben.owner)]
+    assert at.selectbox(key="target").value == ids[0]
+    body = texts(at) + "\n".join(c.value for c in at.caption)
+    assert "Only the teacher imports and deletes sets." in body
+    assert not [b for b in at.button if b.label in ("Import", "Delete set", "Reset the class")]
+    at.checkbox(key="sure_delete").check().run()
+    click(at, "Delete")
+    assert [(s["name"], s["owner"]) for s in gallery.symbols(CLASS_SYMBOLS)] == [("moon", 1), ("star", ana.owner)]
+
+
+def test_a_student_watches_the_training_and_cannot_start_or_stop_it(offline):
+    gallery = Gallery()
+    token, _ = gallery.join_class("Ana")
+    at = class_app("pages/3_Train_three_variants.py", {"student": token})
+    assert "The teacher starts and stops the training" in texts(at)
+    assert {b.label: b.disabled for b in at.main.button} == {"Train": True, "Stop": True}
+    assert all(w.disabled for w in [*at.main.radio, *at.main.slider, *at.main.number_input, *at.main.checkbox])
+
+
+def test_only_my_symbols_on_draw_and_match(offline):
+    gallery = Gallery()
+    token, _ = gallery.join_class("Ana")
+    at = class_app("pages/1_Draw_and_match.py", {"student": token})
+    at.selectbox[0].select(CLASS_SYMBOLS).run()
+    assert at.radio(key="match_scope").options == ["the whole class", "only my symbols"]
+    solo = class_app("pages/1_Draw_and_match.py", passcode=None)
+    solo.selectbox[0].select(CLASS_SYMBOLS).run()
+    assert not [r for r in solo.radio if r.key == "match_scope"]
+
+
+def test_the_teacher_unlocks_sees_the_join_code_and_may_change_any_symbol(offline):
+    gallery = Gallery()
+    _, ana = gallery.join_class("Ana")
+    register(ana, "star")
+    at = class_app()
+    unlock(at)
+    assert "Teacher: you may do everything." in texts(at)
+    assert "Join this class" in [h.value for h in at.subheader]
+    url = at.code[0].value
+    assert url.startswith("http://") and url.endswith(":8501/")
+    assert ["Scan to join"] in [i.captions for i in at.image] and "1 student joined: Ana" in texts(at)
+    assert PASSCODE not in everything_shown(at)
+    assert "passcode" not in at.session_state or at.session_state["passcode"] == ""  # not kept in the session
+    at.switch_page("pages/2_Register.py").run()
+    assert "star · Ana (1)" in [t.value for t in at.text]
+    at.checkbox(key="sure_delete").check().run()
+    click(at, "Delete")
+    assert gallery.symbols(CLASS_SYMBOLS) == []
+    at.checkbox(key="sure_reset").check().run()
+    click(at, "Reset the class")
+    assert "The class was reset: 1 student and 0 symbols removed." in texts(at)
+    assert gallery.students() == []
+    at.switch_page("pages/3_Train_three_variants.py").run()
+    assert {b.label: b.disabled for b in at.button}["Train"] is False
+
+
+def test_wrong_passcodes_get_a_clear_message_then_a_wait(offline):
+    at = class_app()
+    for typed, message in (("", "Type the teacher passcode."), ("owl-41", "That is not the teacher passcode."),
+                           ("x" * 2**20, "That is not the teacher passcode.")):
+        at.session_state["passcode"] = typed  # as a crafted request would: the field takes 1,024 characters
+        click(at, "Unlock")
+        assert message in [e.value for e in at.error], typed[:10]
+        assert "Teacher: you may do everything." not in texts(at) and at.session_state["passcode"] == ""
+    unlock(at, "owl-43")
+    assert any("After 3 wrong tries in a row, wait 10 s" in e.value for e in at.error)
+    unlock(at)  # the right one, too soon
+    assert any("Too many wrong tries: wait" in e.value for e in at.error)
+    assert "Teacher: you may do everything." not in texts(at)
+    assert PASSCODE not in everything_shown(at)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("", "Please type your name."), ("    ", "Please type your name."), ("x" * 200, "keep it to 40"),
+    ("Ana\u202egnp.exe", "control characters"),
+])
+def test_bad_display_names_get_a_clear_message_and_join_nobody(offline, name, message):
+    at = class_app()
+    join(at, name)
+    assert "Not joined." in texts(at) and message in texts(at)
+    assert "student" not in at.query_params and Gallery().students() == []
+
+
+@pytest.mark.parametrize("name", ["<script>alert(1)</script>", "**Zoë** 🦊"])
+def test_odd_display_names_are_shown_as_plain_text(offline, name):
+    at = class_app()
+    join(at, name)
+    assert f"You are {name} (student)." in [t.value for t in at.text]
+    assert not [m for m in at.markdown if name in m.value]
+
+
+def test_bad_tokens_get_a_clear_message_and_the_join_form(offline):
+    gallery = Gallery()
+    old, _ = gallery.join_class("Ana")
+    gallery.reset_class(TEACHER)
+    for token, message in (("not-a-token", "damaged"), ("A" * 32, "does not know the student"),
+                           (old, "started a new class")):
+        at = class_app(query={"student": token})
+        assert message in "\n".join(w.value for w in at.warning), token
+        assert "Join the class" in texts(at) and "student" not in at.query_params
+        assert token not in everything_shown(at)
+
+
+def test_someone_elses_link_says_whose_it_is_and_not_you_starts_afresh(offline):
+    gallery = Gallery()
+    token, ana = gallery.join_class("Ana")
+    register(ana, "star")
+    at = class_app(query={"student": token})  # Ben opened Ana's link
+    assert "You are Ana (student)." in texts(at)
+    click(at, "Not you? Join as someone else")
+    assert "student" not in at.query_params and "Join the class" in texts(at)
+    join(at, "Ben")
+    assert at.query_params["student"] != token and "You are Ben (student)." in texts(at)
+    assert [s["owner_name"] for s in gallery.symbols(CLASS_SYMBOLS)] == ["Ana"]  # nothing of Ana's lost
+
+
+def test_streamlit_does_not_clear_keras_after_every_run(offline, monkeypatch):
+    """Streamlit clears Keras's global state after each script run once Keras is imported: a full
+    garbage collection and TensorFlow's kernel cache, about 0.3 s of server CPU per rerun, every
+    stroke of every student. The app loads its models once, so ui turns that off."""
+    import keras
+    calls = []
+    monkeypatch.setattr(keras.backend, "clear_session", lambda *a, **k: calls.append(1))
+    at = class_app("pages/1_Draw_and_match.py", passcode=None)
+    at.run()
+    assert "Empty sketch" in texts(at) and calls == []

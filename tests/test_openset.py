@@ -1,0 +1,118 @@
+"""siamese.openset (the per-set "looks new" rule) and siamese.openset_calibration, on small
+made-up embeddings whose expected values are worked out by hand in each docstring."""
+import numpy as np
+import pytest
+
+from siamese.openset import Confidence, NoveltyCalibration, judge, nearest_distances, set_novelty
+from siamese.openset_calibration import SetTrial, measure, nearest_two, per_set_rule, roc_auc
+
+
+def calibration(correction=1.0, same=(0.0, 4.0)):
+    return NoveltyCalibration(np.array(same), correction, sure=0.01, likely=0.05, ambiguity=1.1)
+
+
+# One reference at 0 on a line; the pool's nearest distances are 1, 2, 3 and 4.
+REFS, POOL = np.array([[0.0]]), np.array([[1.0], [2.0], [-3.0], [4.0]])
+
+
+def test_known_rejection_reads_the_same_character_quantiles():
+    """Quantiles (1, 2, 3) at levels (0, 1/2, 1): half the known pairs are farther than 2, a quarter
+    farther than 2.5, all farther than 0.5 (below the smallest), none farther than 4; and the
+    inverse gives 2 for a half and 2.5 for a quarter."""
+    cal = calibration(same=(1.0, 2.0, 3.0))
+    np.testing.assert_allclose(cal.known_rejection(np.array([0.5, 1.5, 2.0, 2.5, 4.0])), [1, 0.75, 0.5, 0.25, 0])
+    np.testing.assert_allclose(cal.distance_rejecting(np.array([0.5, 0.25])), [2.0, 2.5])
+
+
+def test_nearest_distances_of_the_pool():
+    """|1-0|, |2-0|, |-3-0|, |4-0|; a second reference at 3.5 is nearer to 2 (1.5) and to 4 (0.5)."""
+    np.testing.assert_allclose(nearest_distances(POOL, REFS), [1, 2, 3, 4])
+    np.testing.assert_allclose(nearest_distances(POOL, np.array([[0.0], [3.5]]), chunk=3), [1, 1.5, 3, 0.5],
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("correction, threshold", [(1.0, 2.0), (2.0, 2.0), (3.0, 1.0)])
+def test_set_threshold_is_the_equal_error_point_of_the_set(correction, threshold):
+    """Known distances uniform on [0, 4] (rejection 1 - d/4); never-seen acceptance = correction x
+    (pool points closer than d) / 4. Match iff acceptance <= rejection:
+    - correction 1: on (1, 2] one pool point is closer: 1/4 <= 1 - d/4 holds up to d = 3, so all of
+      (1, 2] matches; on (2, 3] two are: 2/4 <= 1 - d/4 needs d <= 2: none. Threshold 2.
+    - correction 2: on (1, 2]: 2/4 <= 1 - d/4 up to d = 2, so 2; on (2, 3]: 1 <= 1 - d/4 never. 2.
+    - correction 3: on (1, 2]: 3/4 <= 1 - d/4 needs d <= 1: none, and d = 1 itself has no pool
+      point closer (acceptance 0). Threshold 1."""
+    novelty = set_novelty(POOL, REFS, calibration(correction))
+    assert novelty.threshold == pytest.approx(threshold)
+    np.testing.assert_allclose(novelty.new_acceptance(np.array([0.5, 1.0, 1.5, 4.5])),
+                               np.minimum(1, correction * np.array([0, 0, 1, 4]) / 4))
+
+
+def test_more_references_lower_the_threshold():
+    """A second reference at 2.5 brings the pool's points 2 and 4 within 0.5 and 1.5 (the others
+    stay at 1 and 3): pool distances 0.5, 1, 1.5, 3. Match iff (pool points closer than d) <= 4 - d:
+    on (1, 1.5] two are closer, 2 <= 4 - d holds; on (1.5, 3] three, 3 <= 4 - d needs d <= 1.
+    The threshold falls from 2 to 1.5."""
+    one = set_novelty(POOL, REFS, calibration())
+    two = set_novelty(POOL, np.array([[0.0], [2.5]]), calibration())
+    assert (one.threshold, two.threshold) == pytest.approx((2.0, 1.5))
+
+
+@pytest.mark.parametrize("d1, d2, expected", [
+    (0.5, None, (True, Confidence.SURE)),        # no pool point closer than 0.5: acceptance 0 <= 1%
+    (0.5, 0.52, (True, Confidence.AMBIGUOUS)),   # runner-up within 1.1 x 0.5 = 0.55
+    (0.5, 0.56, (True, Confidence.SURE)),
+    (1.5, None, (True, Confidence.UNSURE)),      # one pool point of 4 closer: 25% > 5%
+    (1.5, 1.6, (True, Confidence.UNSURE)),       # "may be new" comes before "which one"
+    (3.0, None, (False, Confidence.UNSURE)),     # beyond 2; 1 - 3/4 = 25% of known sketches are this far
+    (3.9, None, (False, Confidence.LIKELY)),     # 1 - 3.9/4 = 2.5%: between 1% and 5%
+    (4.5, None, (False, Confidence.SURE)),       # no known sketch is this far (rejection 0 <= 1%)
+])
+def test_judge(d1, d2, expected):
+    assert judge(d1, d2, set_novelty(POOL, REFS, calibration())) == expected
+
+
+def test_a_match_is_probable_between_the_two_levels():
+    """A pool of 40 points at 1.0, 1.1, ..., 4.9 and known distances uniform on [0, 4]: at d = 0.95
+    none is closer (sure); at d = 1.25 three of 40 (7.5% > 5%: not sure); at d = 1.05 one of 40
+    (2.5%: probably), and 2.5% <= 1 - 1.05/4, so it is a match."""
+    pool = np.arange(10, 50)[:, None] / 10.0
+    novelty = set_novelty(pool, REFS, calibration())
+    assert [judge(d, None, novelty) for d in (0.95, 1.05, 1.25)] == [
+        (True, Confidence.SURE), (True, Confidence.LIKELY), (True, Confidence.UNSURE)]
+
+
+def test_calibration_from_card():
+    """No section (a tower trained in the app, an older card): None, the single threshold serves."""
+    assert NoveltyCalibration.from_card({}) is None and NoveltyCalibration.from_card({"threshold": 2.0}) is None
+    cal = NoveltyCalibration.from_card({"open_set": {"same_quantiles": [1, 2, 3], "pool_correction": 1.5,
+                                                     "sure": 0.01, "likely": 0.05, "ambiguity": 1.1}})
+    assert (cal.pool_correction, cal.sure, cal.likely, cal.ambiguity) == (1.5, 0.01, 0.05, 1.1)
+    np.testing.assert_array_equal(cal.same_quantiles, [1, 2, 3])
+
+
+def test_nearest_two_keeps_one_distance_per_symbol():
+    """References 0 and 1 (symbol 7) and 5 (symbol 3); a query at 0.9 is 0.1 from symbol 7 (its
+    second example, 0.9 from the first, is not a second symbol) and 4.1 from symbol 3."""
+    d1, d2, pred = nearest_two(np.array([[0.9]]), np.array([[0.0], [1.0], [5.0]]), np.array([7, 7, 3]))
+    np.testing.assert_allclose([d1[0], d2[0]], [0.1, 4.1], atol=1e-6)
+    assert pred[0] == 7
+    _, d2, _ = nearest_two(np.array([[0.9]]), REFS, np.array([7]))
+    assert d2[0] == np.inf
+
+
+@pytest.mark.parametrize("known, unknown, auc", [([1, 2], [3, 4], 1.0), ([3, 4], [1, 2], 0.0), ([3], [3], 0.5),
+                                                 ([1, 3], [2], 0.5), ([1, 2, 3], [2.5], 2 / 3)])
+def test_roc_auc_by_counting_pairs(known, unknown, auc):
+    """The share of (known, never-seen) pairs where the known scores lower, ties half: e.g. known
+    (1, 2, 3) against 2.5: two of three pairs."""
+    assert roc_auc(np.array(known, float), np.array(unknown, float)) == pytest.approx(auc)
+
+
+def test_measure_counts_each_error():
+    """One set (reference 0, symbol 1; pool as above; threshold 2). Known sketches at 0.5 and 3
+    (one matched, one called new); never-seen at 1.5 (matched) and 3.5 and 4 (new): known called
+    new 1/2, never-seen matched 1/3; top-1 is 1 (one symbol)."""
+    trial = SetTrial(REFS, np.array([1]), np.array([[0.5], [3.0]]), np.array([1, 1]),
+                     np.array([[1.5], [3.5], [-4.0]]), POOL)
+    r = measure([trial], per_set_rule(calibration()))
+    assert (r["top1"], r["known_new"], r["unseen_match"], r["known"], r["unknown"]) == (1.0, 0.5, pytest.approx(1 / 3),
+                                                                                         2, 3)
