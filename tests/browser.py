@@ -134,3 +134,18 @@ def ranked_names(body: str) -> list[str]:
     """Symbol names of the match list, nearest first (each is shown as 'name' then 'd = x.xx')."""
     lines = [line.strip() for line in body.splitlines() if line.strip()]
     return [lines[i - 1] for i, line in enumerate(lines) if line.startswith("d = ") and i > 0]
+
+
+def delete_symbol(page, gone: str, kept: str) -> str:
+    """On the Register page's open "Rename or delete" panel: tick the confirmation, press Delete,
+    wait until the list no longer shows ``gone`` and still shows ``kept``; return the page text."""
+    page.get_by_text("Yes, delete it and all its sketches").click()
+    delete = page.get_by_role("button", name="Delete", exact=True)
+    page.wait_for_function("b => !b.disabled", arg=delete.element_handle(), timeout=30_000)
+    delete.click()
+    deadline = time.time() + 30
+    while gone in page.inner_text("[data-testid='stApp']") and time.time() < deadline:
+        time.sleep(0.5)
+    body = wait_for_text(page, kept)
+    assert gone not in body
+    return body

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from browser import ARTIFACTS, app_server, draw, ranked_names, wait_for_text
+from browser import ARTIFACTS, app_server, delete_symbol, draw, ranked_names, wait_for_text
 from conftest import SHAPES
 
 pytestmark = pytest.mark.browser
@@ -128,17 +128,9 @@ def test_register_double_click_and_fresh_delete_confirmations(browser, real_data
         assert {"star (1)", "ring (1)"} <= set(body.splitlines())
 
         page.get_by_text("Rename or delete").click()
-        box = page.get_by_text("Yes, delete it and all its sketches")
         delete = page.get_by_role("button", name="Delete", exact=True)
         assert delete.is_disabled()
-        box.click()
-        page.wait_for_function("b => !b.disabled", arg=delete.element_handle(), timeout=30_000)
-        delete.click()
-        deadline = time.time() + 30
-        while "star (1)" in page.inner_text("[data-testid='stApp']") and time.time() < deadline:
-            time.sleep(0.5)
-        body = wait_for_text(page, "ring (1)")
-        assert "star (1)" not in body
+        delete_symbol(page, "star (1)", "ring (1)")
         page.screenshot(path=str(ARTIFACTS / "after-delete.png"), full_page=True)
         assert delete.is_disabled()  # the tick was spent on "star"
         assert not page.get_by_role("checkbox", name="Yes, delete it and all its sketches").is_checked()
