@@ -483,3 +483,29 @@ def test_pillow_decompression_bomb_cap_is_reported_as_too_many_pixels(gallery, m
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
     data = archive({"inputs/0.png": png(28), "thumbnails/0.png": png(20)}, valid_manifest())
     refused(gallery, data, f"^inputs/0.png has too many pixels; the limit is {MAX_THUMB_PIXELS:,} pixels.$")
+
+
+def _two_symbols(name_b="b"):
+    return {"format": "siamese-reference-set", "version": 1, "name": "class set",
+            "symbols": [{"name": "a", "examples": [{"input": "inputs/0.png", "thumbnail": "thumbnails/0.png"}]},
+                        {"name": name_b, "examples": [{"input": "inputs/0.png", "thumbnail": "thumbnails/0.png"}]}]}
+
+
+@pytest.mark.parametrize("manifest, message", [
+    ({**valid_manifest(), "version": 2}, "malformed"),  # a newer format: not guessed at
+    ({**valid_manifest(), "version": True}, "malformed"),  # True == 1 in Python: still refused
+    ({**valid_manifest(), "format": "siamese-reference-set-x"}, "malformed"),
+    (_two_symbols(name_b=" a "), "twice"),  # the same name after cleaning
+    ({**valid_manifest(), "symbols": []}, "empty"),
+    ({**valid_manifest(), "symbols": [{"name": "a", "examples": []}]}, "empty"),
+])
+def test_manifest_rules_each_refuse_on_their_own(gallery, manifest, message):
+    """Each manifest rule refuses an archive that is valid in every other way (mutation survivors:
+    the format/version check, the duplicate-symbol and empty-set refusals)."""
+    data = archive({"inputs/0.png": png(28), "thumbnails/0.png": png(20)}, manifest)
+    before = gallery.sets()
+    with pytest.raises(SetImportError, match=message):
+        import_set(gallery, data, actor=SOLO)
+    assert gallery.sets() == before
+    valid = archive({"inputs/0.png": png(28), "thumbnails/0.png": png(20)}, _two_symbols())
+    assert read_set(valid)[0] == "class set"  # the same archive with the rule satisfied is read

@@ -336,3 +336,25 @@ def test_several_processes_migrating_at_once_migrate_once(tmp_path):
     [t.join() for t in threads]
     assert errors == []
     assert [(s["name"], s["symbols"]) for s in Gallery(path).sets()] == [(CLASS_SYMBOLS, 3), ("Class 2B", 2), ("Digits", 2)]
+
+
+def test_unknown_targets_and_non_text_names_are_clear_errors_that_change_nothing(gallery):
+    """Mutation survivors: each of these used to pass unnoticed when its check was removed."""
+    gallery.add_example(CLASS_SYMBOLS, "star", image(1), b"png", actor=SOLO)
+    before = gallery.symbols(CLASS_SYMBOLS)
+    with pytest.raises(GalleryError, match="must be text"):
+        clean_name(None)
+    with pytest.raises(GalleryError, match="no reference set"):
+        gallery.add_example("nope", "moon", image(2), b"png", actor=SOLO)
+    with pytest.raises(GalleryError, match="no symbol called"):
+        gallery.rename_symbol(CLASS_SYMBOLS, "moon", "sun", actor=SOLO)
+    assert gallery.rename_symbol(CLASS_SYMBOLS, "star", "  comet ", actor=SOLO) == "comet"  # cleaned
+    assert [s["name"] for s in gallery.symbols(CLASS_SYMBOLS)] == ["comet"]
+    assert [s["examples"] for s in gallery.symbols(CLASS_SYMBOLS)] == [s["examples"] for s in before]
+
+
+def test_meta_round_trip(gallery):
+    assert gallery.get_meta("k") is None
+    gallery.set_meta("k", "v1")
+    gallery.set_meta("k", "v2")
+    assert gallery.get_meta("k") == "v2"

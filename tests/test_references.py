@@ -73,3 +73,22 @@ def test_the_digits_set_is_50_training_images_per_digit_and_nearly_98_percent_ri
     hits = [refs.symbols[top_symbols(e, refs.embeddings, refs.symbol_ids, 1, refs.sq_norms)[0][0]] == str(y)
             for e, y in zip(q, y_test)]
     assert ok.all() and np.mean(hits) >= 0.975, np.mean(hits)
+
+
+def test_seeding_is_marked_done_only_when_every_dataset_was_there(gallery, monkeypatch):
+    """A missing dataset leaves seeding undone, so the sets are built once the data arrives (a
+    mutation survivor: `if not problems` negated marked it done with the data missing)."""
+    from siamese.data import DatasetError
+
+    def missing():
+        raise DatasetError("no data here")
+
+    monkeypatch.setattr(references, "digit_items", missing)
+    monkeypatch.setattr(references, "omniglot_items", lambda: {"Alphabet": items(["character01"])})
+    problems = references.seed_default_sets(gallery)
+    assert problems == ["MNIST digits are not available: no data here"]
+    assert gallery.get_meta(references.SEEDED_KEY) is None
+    monkeypatch.setattr(references, "digit_items", lambda: items("0123456789", per=3, value=0.25))
+    assert references.seed_default_sets(gallery) == []  # the data arrived: built now
+    assert gallery.get_meta(references.SEEDED_KEY) == "done"
+    assert {s["name"]: s["examples"] for s in gallery.sets()}[DIGITS] == 30
