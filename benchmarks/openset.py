@@ -124,7 +124,8 @@ never_seen = rng.choice(len(ev_emb), QUERIES, replace=False)
 
 
 def digits_trial(ref_emb, ref_labels):
-    return [SetTrial(ref_emb, ref_labels, test_emb[known], y_test[known].astype(int), ev_emb[never_seen], pool)]
+    return [SetTrial(ref_emb, ref_labels, test_emb[known], y_test[known].astype(int), ev_emb[never_seen], pool,
+                     kind="digits")]
 
 
 KINDS = {
@@ -176,7 +177,7 @@ ORDER = [(True, Confidence.SURE), (True, Confidence.LIKELY), (True, Confidence.U
 for kind, trials in KINDS.items():
     rows = {"known": [], "never-seen": [], "wrong answers": []}
     for t in trials:
-        novelty = set_novelty(t.pool, t.references, calibration)
+        novelty = set_novelty(t.pool, t.references, calibration.for_kind(t.kind))
         for side, q in (("known", t.known), ("never-seen", t.unknown)):
             d1, d2, pred = nearest_two(q, t.references, t.symbols)
             levels = [judge(a, b if np.isfinite(b) else None, novelty) for a, b in zip(d1, d2)]

@@ -56,6 +56,10 @@ class ModelCard(TypedDict, total=False):
             ``python -m siamese official-runs --write-card``).
         open_set: the calibration of :mod:`siamese.openset` (added by ``python -m siamese
             calibrate-openset``; see :func:`siamese.openset_calibration.calibration_section`).
+        distance_histograms: distances of same-symbol and different-symbol pairs, binned (added
+            by ``python -m siamese distance-histograms``; written by
+            :func:`siamese.distance_stats.distance_histograms`, read by
+            :meth:`siamese.distance_stats.DistanceHistograms.from_card`).
 
     A Siamese tower trained in the app (:func:`tower_card`):
         description: what it was trained on, shown in the app.
@@ -81,6 +85,7 @@ class ModelCard(TypedDict, total=False):
     created: str
     official_runs: dict
     open_set: dict
+    distance_histograms: dict
 
 
 def card_path_for(model_path) -> Path:
@@ -187,7 +192,7 @@ def embedding_card(model, path: Path, model_id: str, cfg, history: dict, *, vali
         "model_id": model_id,
         "file": path.name,
         "architecture": f"Conv-4 (4 x [Conv 3x3, 64 filters, BatchNorm, ReLU], MaxPool 2 after the first "
-                        f"{cfg.pooled_blocks})" + (" -> PCA projection (fitted on training alphabets)"
+                        f"{cfg.pooled_blocks})" + (" -> PCA projection (fitted on training images)"
                                                    if cfg.projection_dim else "")
                         + f" -> {model.output_shape[-1]}-d embedding",
         "parameters": int(model.count_params()),
@@ -196,12 +201,18 @@ def embedding_card(model, path: Path, model_id: str, cfg, history: dict, *, vali
         "loss": "prototypical (Snell et al. 2017): softmax over negative squared Euclidean distances "
                 "to class prototypes" + (f" divided by a temperature of {cfg.temperature:g}"
                                          if cfg.temperature != 1 else "") + ", episodic",
-        "data": "Omniglot background alphabets only (26 for training, 4 held out for validation: "
+        "data": ("Omniglot background alphabets only" if not getattr(cfg, "digits", 0) else
+                 "Omniglot background alphabets and the first 50,000 MNIST training digits")
+                + " (26 alphabets for training, 4 held out for validation: "
                 + ", ".join(validation_alphabets) + "), classes augmented by 90-degree rotations"
-                + (" and mirror images" if cfg.mirror else "") + ", every image "
+                + (" and mirror images" if cfg.mirror else "")
+                + (f"; in {100 * cfg.digits:g}% of the episodes ten of the classes are the ten digits "
+                   "(never rotated)" if getattr(cfg, "digits", 0) else "") + "; every image "
                 + ("by a small random affine distortion (rotation, scale, shear, shift)" if cfg.distort > 0
                    else "by shifts of up to 2 px")
-                + "; evaluation alphabets never used in training or selection",
+                + "; evaluation alphabets, the last 10,000 MNIST training digits (validation) and MNIST test digits "
+                  "never used in training",
+        "trained_on_digits": bool(getattr(cfg, "digits", 0)),
         "command": command,
         "seed": seed,
         "config": history["config"],

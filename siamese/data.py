@@ -33,6 +33,9 @@ from PIL import Image
 from . import paths
 from .preprocess import batch_to_model_input
 
+MNIST_TRAINED = 50_000
+"""MNIST training digits an embedding may train on (``x_train[:50000]``); ``x_train[50000:]`` is
+validation (open-set calibration, choices), ``x_test`` is only measured."""
 MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 MNIST_TRAIN_COUNTS = (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949)

@@ -9,7 +9,7 @@ from enum import StrEnum
 import numpy as np
 
 from .classroom import Actor
-from .gallery import Gallery, GalleryError, stored_input, thumbnail_png
+from .gallery import DIGITS, Gallery, GalleryError, SetKind, stored_input, thumbnail_png
 from .index import ReferenceIndex, embed_for_storage, top_symbols
 from .matcher import Matcher
 from .openset import Confidence, NoveltyCalibration, judge, novelty_of
@@ -51,6 +51,8 @@ class MatchResult:
             there is no verdict or the model has no open-set calibration.
         new_acceptance, known_rejection: with a confidence, the estimated share of never-seen
             sketches that land as close as this one, and of known sketches that land as far.
+        embedding: the sketch's ``(d,) float32`` embedding when the model was called, else None
+            (for :mod:`siamese.embedding_map`, without embedding the sketch twice).
     """
     verdict: Verdict
     model_input: np.ndarray | None = None
@@ -60,6 +62,7 @@ class MatchResult:
     confidence: Confidence | None = None
     new_acceptance: float | None = None
     known_rejection: float | None = None
+    embedding: np.ndarray | None = None
 
     @property
     def best(self) -> Match | None:
@@ -97,13 +100,14 @@ def match_sketch(image, index: ReferenceIndex, set_name: str, matcher: Matcher, 
     calibration = NoveltyCalibration.from_card(getattr(matcher, "card", None))
     if calibration is None:  # a model without open-set calibration: its single threshold
         verdict = Verdict.MATCH if matches[0].distance <= matcher.threshold else Verdict.NEW
-        return MatchResult(verdict, x, matches, matcher.threshold)
+        return MatchResult(verdict, x, matches, matcher.threshold, embedding=query)
+    calibration = calibration.for_kind(SetKind.DIGITS if set_name == DIGITS else None)
     novelty = novelty_of(refs, matcher, calibration)
     d1 = matches[0].distance
     match, confidence = judge(d1, matches[1].distance if len(matches) > 1 else None, novelty)
     return MatchResult(Verdict.MATCH if match else Verdict.NEW, x, matches, novelty.threshold, confidence=confidence,
                        new_acceptance=float(novelty.new_acceptance(d1)),
-                       known_rejection=float(calibration.known_rejection(d1)))
+                       known_rejection=float(calibration.known_rejection(d1)), embedding=query)
 
 
 

@@ -11,7 +11,11 @@ here is calibrated per reference set, from two estimates:
   closer than ``d``, times a correction factor (:attr:`NoveltyCalibration.pool_correction`,
   chosen on validation data because real never-seen symbols land closer than the pool predicts);
 - how often a **known** symbol lands farther than ``d`` from its own reference: the share of
-  same-character pairs (two drawers) of the validation alphabets farther apart than ``d``.
+  same-character pairs (two drawers) of the validation alphabets farther apart than ``d``; for the
+  Digits set, the share of validation digits (MNIST training digits never trained on) farther than
+  ``d`` from the nearest reference of their own digit (:meth:`NoveltyCalibration.for_kind`), since
+  an embedding trained on digits puts a digit much nearer its 50 references than one drawing of a
+  character is to another.
 
 A sketch at distance ``d`` from its nearest reference is a match when the first is at most the
 second: the per-set equal-error point, so both mistakes stay as rare as the embedding allows for
@@ -23,7 +27,7 @@ from __future__ import annotations
 import functools
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
@@ -56,12 +60,23 @@ class NoveltyCalibration:
         likely: at most this, "probably" (e.g. 0.05); beyond it, "not sure".
         ambiguity: a match is "not sure" when the second-nearest symbol is within this factor
             of the nearest one's distance (e.g. 1.1).
+        kind_quantiles: ``{set kind: (q,) float}`` known-distance quantiles that replace
+            ``same_quantiles`` for sets of that kind (:class:`siamese.gallery.SetKind` values,
+            e.g. "digits"); empty for an older card.
     """
     same_quantiles: np.ndarray
     pool_correction: float
     sure: float
     likely: float
     ambiguity: float
+    kind_quantiles: dict = field(default_factory=dict)
+
+    def for_kind(self, kind: str | None) -> NoveltyCalibration:
+        """The calibration for a set of ``kind``: its own known-distance quantiles where the card
+        has them, else this one."""
+        if kind is None or kind not in self.kind_quantiles:
+            return self
+        return replace(self, same_quantiles=self.kind_quantiles[kind], kind_quantiles={})
 
     @classmethod
     def from_card(cls, card) -> NoveltyCalibration | None:
@@ -70,8 +85,9 @@ class NoveltyCalibration:
         section = card.get(CARD_KEY) if card else None
         if not section:
             return None
+        kinds = {k: np.asarray(q, np.float64) for k, q in section.get("kind_quantiles", {}).items()}
         return cls(np.asarray(section["same_quantiles"], np.float64), float(section["pool_correction"]),
-                   float(section["sure"]), float(section["likely"]), float(section["ambiguity"]))
+                   float(section["sure"]), float(section["likely"]), float(section["ambiguity"]), kinds)
 
     def known_rejection(self, d) -> np.ndarray:
         """Estimated share of known sketches farther than ``d`` from their own symbol's reference."""

@@ -3,7 +3,7 @@ settings (no real data needed)."""
 import numpy as np
 import pytest
 
-from siamese.embedding_training import TrainConfig, _episode, distort
+from siamese.embedding_training import Digits, TrainConfig, _episode, distort
 from siamese.episodes import EpisodeSampler
 
 
@@ -56,6 +56,53 @@ def test_episode_layout_and_within_alphabet_sampling(within):
         assert set(seen_groups) == {1}
     else:
         assert max(seen_groups) > 1
+
+
+def _digits(per_digit=7):
+    """Ten toy digit classes whose pixel value is 100 + the digit (apart from every toy character)."""
+    labels = np.repeat(np.arange(10), per_digit)
+    return Digits((100 + labels[:, None, None] * np.ones((1, 28, 28))).astype(np.float32), labels)
+
+
+def test_digit_episodes_put_the_ten_digits_first_unrotated_and_fill_the_rest_with_characters():
+    """With ``digits`` = 1 every episode's first ten classes are the digits 0-9 in order (support
+    and queries of one digit alike, never turned: a turned 6 is a 9), the other way - 10 classes
+    are characters; with ``digits`` = 0 no digit ever appears."""
+    images, labels, groups = _toy()
+    sampler = EpisodeSampler(labels, groups, rotations=4)
+    digits = _digits()
+    digits.images[:, :, :10] = digits.images[:, :, 18:] = 0  # an upright band: a quarter turn would lie it down
+    rng = np.random.default_rng(0)
+    cfg = TrainConfig(way=14, queries=3, distort=0.0, digits=1.0)
+    for _ in range(10):
+        x = _episode(images, sampler, cfg, rng, digits=digits).reshape(14, 4, 28, 28)
+        value = x.max(axis=(2, 3))
+        assert (value == value[:, :1]).all()
+        assert list(value[:10, 0]) == [100 + d for d in range(10)]
+        assert (value[10:, 0] < 100).all()  # characters (two views of one may share a value)
+        assert ((x[:10].max(axis=3) > 0).sum(axis=2) == 28).all()  # every row inked: never turned
+    none = TrainConfig(way=14, queries=3, distort=0.0, digits=0.0)
+    assert all(_episode(images, sampler, none, rng, digits=digits).max() < 100 for _ in range(10))
+
+
+def test_digits_at_zero_leave_the_episode_stream_unchanged():
+    """The shipped model of the first releases was made with this stream: no digits coin is drawn
+    when ``digits`` is 0 or no digit classes are given."""
+    images, labels, groups = _toy()
+    sampler = EpisodeSampler(labels, groups, rotations=4)
+    cfg = TrainConfig(way=5, queries=3)
+    a = [_episode(images, sampler, cfg, rng) for rng in [np.random.default_rng(3)] for _ in range(5)]
+    b = [_episode(images, sampler, cfg, rng, digits=_digits()) for rng in [np.random.default_rng(3)] for _ in range(5)]
+    np.testing.assert_array_equal(np.stack(a), np.stack(b))
+
+
+def test_digit_episodes_come_at_the_configured_rate():
+    images, labels, groups = _toy()
+    sampler = EpisodeSampler(labels, groups, rotations=4)
+    cfg = TrainConfig(way=12, queries=1, distort=0.0, digits=0.25)
+    rng = np.random.default_rng(0)
+    share = np.mean([_episode(images, sampler, cfg, rng, digits=_digits()).max() >= 100 for _ in range(400)])
+    assert 0.18 < share < 0.32
 
 
 def test_pca_projection_keeps_distances_in_the_subspace_and_saves(tmp_path):
@@ -116,10 +163,17 @@ def test_temperature_scales_the_logits_of_the_training_loss():
 
 
 @pytest.mark.parametrize("field, value", [("temperature", 0.0), ("way", 1), ("episodes", 0), ("distort", -1.0),
-                                          ("within_alphabet", 1.5), ("pooled_blocks", 2)])
+                                          ("within_alphabet", 1.5), ("pooled_blocks", 2), ("digits", -0.1),
+                                          ("digits", 1.5)])
 def test_config_refuses_values_that_cannot_train(field, value):
     with pytest.raises(ValueError, match=field):
         TrainConfig(**{field: value})
+
+
+def test_digit_episodes_need_room_for_the_ten_digits():
+    with pytest.raises(ValueError, match="way above 10"):
+        TrainConfig(way=10, digits=0.5)
+    TrainConfig(way=10, digits=0.0)  # the digits-unseen experiment: 8-way, no mixing
 
 
 def test_train_command_says_what_is_wrong_before_loading_data(tmp_path):

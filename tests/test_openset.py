@@ -116,3 +116,57 @@ def test_measure_counts_each_error():
     r = measure([trial], per_set_rule(calibration()))
     assert (r["top1"], r["known_new"], r["unseen_match"], r["known"], r["unknown"]) == (1.0, 0.5, pytest.approx(1 / 3),
                                                                                          2, 3)
+
+
+def test_a_set_kind_with_its_own_known_distances_gets_its_own_threshold():
+    """Known distances uniform on [0, 4] in general, but on [0, 1] for "digits" (rejection
+    1 - d): with the pool at 1, 2, 3, 4 (correction 1) the general threshold is 2 (see above) and
+    the digits one 1 (at d <= 1 no pool point is closer and rejection >= 0; beyond 1 rejection is
+    0 < 1/4). Other kinds, None, and a card without kinds keep the general quantiles."""
+    cal = NoveltyCalibration(np.array([0.0, 4.0]), 1.0, 0.01, 0.05, 1.1, {"digits": np.array([0.0, 1.0])})
+    assert set_novelty(POOL, REFS, cal).threshold == pytest.approx(2.0)
+    assert set_novelty(POOL, REFS, cal.for_kind("digits")).threshold == pytest.approx(1.0)
+    assert cal.for_kind("omniglot") is cal and cal.for_kind(None) is cal
+    np.testing.assert_allclose(cal.for_kind("digits").known_rejection(np.array([0.5])), [0.5])
+    card = {"open_set": {"same_quantiles": [0.0, 4.0], "pool_correction": 1.0, "sure": 0.01, "likely": 0.05,
+                         "ambiguity": 1.1}}
+    assert NoveltyCalibration.from_card(card).for_kind("digits").same_quantiles.tolist() == [0.0, 4.0]
+    card["open_set"]["kind_quantiles"] = {"digits": [0.0, 1.0]}
+    assert NoveltyCalibration.from_card(card).for_kind("digits").same_quantiles.tolist() == [0.0, 1.0]
+
+
+def test_trials_of_a_kind_are_measured_with_that_kind_s_calibration():
+    """The same digits trial as test_measure_counts_each_error, known sketches at 0.5 and 3: with
+    the digits quantiles [0, 1] the threshold is 1, so 0.5 matches and 3 is new either way, and the
+    never-seen sketch at 1.5 is now called new too (0 of 3 matched, against 1 of 3)."""
+    cal = NoveltyCalibration(np.array([0.0, 4.0]), 1.0, 0.01, 0.05, 1.1, {"digits": np.array([0.0, 1.0])})
+    args = (REFS, np.array([1]), np.array([[0.5], [3.0]]), np.array([1, 1]), np.array([[1.5], [3.5], [-4.0]]), POOL)
+    assert measure([SetTrial(*args)], per_set_rule(cal))["unseen_match"] == pytest.approx(1 / 3)
+    assert measure([SetTrial(*args, kind="digits")], per_set_rule(cal))["unseen_match"] == 0.0
+
+
+def test_nearest_own_quantiles_use_only_references_of_the_query_s_own_label():
+    """Queries at 0 (label 0) and 10 (label 1); references at 1 (label 0), 9 (label 0) and 13
+    (label 1): the nearest of its own label is 1 away for the first and 3 away for the second (the
+    reference at 9, 1 away, is another label's), so the quantiles run from 1 to 3."""
+    from siamese.openset_calibration import nearest_own_quantiles
+
+    q = nearest_own_quantiles(np.array([[0.0], [10.0]]), np.array([0, 1]), np.array([[1.0], [9.0], [13.0]]),
+                              np.array([0, 0, 1]), n=3)
+    np.testing.assert_allclose(q, [1.0, 2.0, 3.0], atol=1e-5)
+
+
+def test_digits_drawn_like_a_sketch_are_model_inputs_that_moved_a_little():
+    """A plain stroke as a dataset image: preprocessed, then distorted (same shape, range and about
+    the same ink, not the plain model input), and the same seed gives the same inputs."""
+    from siamese.openset_calibration import drawn_like_a_sketch
+    from siamese.preprocess import to_model_input
+
+    img = np.zeros((28, 28), np.uint8)
+    img[5:23, 12:16] = 255
+    x = drawn_like_a_sketch(np.stack([img] * 4), seed=3)
+    plain = to_model_input(img, canvas=False)
+    assert x.shape == (4, 28, 28) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+    assert all(not np.allclose(v, plain, atol=0.05) for v in x)
+    assert all(abs(v.sum() - plain.sum()) < 0.35 * plain.sum() for v in x)
+    np.testing.assert_array_equal(x, drawn_like_a_sketch(np.stack([img] * 4), seed=3))
