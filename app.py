@@ -31,8 +31,12 @@ def home():
         c1.metric("Unseen Omniglot alphabets, 20-way 1-shot", f"{100 * within['accuracy']:.1f}%" if within else "n/a")
         c2.metric("The 20 official runs (Lake et al. 2015), 20-way 1-shot",
                   f"{100 * runs['accuracy']:.1f}%" if runs else "n/a")
-        c3.metric("MNIST digits, 10-way 1-shot (never trained on)",
-                  f"{100 * mnist['accuracy']:.1f}%" if mnist else "n/a")
+        digits = card.get("digits_set")
+        if digits:
+            c3.metric("The Digits set, MNIST test digits (top-1)", f"{100 * digits['top1']:.1f}%")
+        else:
+            c3.metric("MNIST digits, 10-way 1-shot" + ("" if card.get("trained_on_digits") else " (never trained on)"),
+                      f"{100 * mnist['accuracy']:.1f}%" if mnist else "n/a")
         if within and runs:
             st.caption(f"Both on alphabets never used in training, 95% intervals: random within-alphabet episodes "
                        f"{100 * within['accuracy']:.1f}% ({100 * within['ci95'][0]:.1f}–{100 * within['ci95'][1]:.1f}, "
@@ -40,10 +44,15 @@ def home():
                        f"{100 * runs['accuracy']:.1f}% ({100 * runs['ci95'][0]:.1f}–{100 * runs['ci95'][1]:.1f}), the "
                        "protocol of the published 92.0% (Koch et al. 2015), 95.5% (people) and 96.7% (Bayesian "
                        "Program Learning).")
-        st.caption(f"Model {matcher.model_id}: {card.get('architecture', '')}, trained on Omniglot background "
-                   "alphabets only (never on digits). “Looks new” is decided per reference set: a sketch matches "
-                   "when a symbol the set does not hold would rarely come as close. Details in "
-                   "assets/model_card.json.")
+        if digits:
+            st.caption(f"The Digits set ({digits['per_digit']} references per digit) names the nearest reference's "
+                       f"digit right for {digits['correct']:,} of the {digits['queries']:,} MNIST test digits "
+                       f"({100 * digits['ci95'][0]:.1f}–{100 * digits['ci95'][1]:.1f}); the model never saw them.")
+        trained_on = ("Omniglot background alphabets and MNIST training digits (the test digits never)"
+                      if card.get("trained_on_digits") else "Omniglot background alphabets only (never on digits)")
+        st.caption(f"Model {matcher.model_id}: {card.get('architecture', '')}, trained on {trained_on}. “Looks new” "
+                   "is decided per reference set: a sketch matches when a symbol the set does not hold would rarely "
+                   "come as close. Details in assets/model_card.json.")
     else:
         st.text(f"Model {matcher.model_id}: {matcher.card.get('description', 'trained in the app')}; "
                 f"“looks new” beyond distance {matcher.threshold:.2f}.")
@@ -52,6 +61,7 @@ def home():
     st.subheader("Reference sets")
     for p in problems:
         st.warning(p)
+    ui.default_sets_progress_ui()
     st.text("\n".join(f"{s['name']}: {ui.count(s['symbols'], 'symbol')}, {ui.count(s['examples'], 'reference')}"
                       for s in gallery.sets()))
     st.caption(DIGITS_SET)
@@ -61,6 +71,7 @@ def home():
     st.page_link(REGISTER, label="Register: teach the app a new symbol from one sketch", icon="➕")
     st.page_link(TRAIN, label="Train the three variants: why a Siamese network works", icon="📈")
     st.page_link(EVALUATE, label="One-shot evaluation on alphabets the model has never seen", icon="🎯")
+    st.page_link(COMPARE, label="Compare two sketches: see the distance between two drawings", icon="↔️")
 
 
 st.set_page_config(page_title="One-shot learning with Siamese networks", page_icon="✏️", layout="wide")
@@ -68,8 +79,9 @@ DRAW = st.Page("pages/1_Draw_and_match.py", title="Draw & match", icon="✏️",
 REGISTER = st.Page("pages/2_Register.py", title="Register", icon="➕", url_path="register")
 TRAIN = st.Page("pages/3_Train_three_variants.py", title="Train the three variants", icon="📈", url_path="train")
 EVALUATE = st.Page("pages/4_Evaluate.py", title="One-shot evaluation", icon="🎯", url_path="evaluate")
+COMPARE = st.Page("pages/5_Compare_two_sketches.py", title="Compare two sketches", icon="↔️", url_path="compare")
 import ui  # noqa: E402 - light: TensorFlow loads with the model
 
 ui.session_actor()  # who this session is (teacher, student, solo), for every page
 ui.classroom_sidebar_ui()
-st.navigation([st.Page(home, title="Home", icon="🏠", default=True), DRAW, REGISTER, TRAIN, EVALUATE]).run()
+st.navigation([st.Page(home, title="Home", icon="🏠", default=True), DRAW, REGISTER, TRAIN, EVALUATE, COMPARE]).run()

@@ -1,16 +1,21 @@
 """Command line: ``python -m siamese <command>``.
 
 Commands:
-    train     train the matcher's embedding on Omniglot background alphabets, write the .keras
+    train     train the matcher's embedding on Omniglot background alphabets (and MNIST training
+              digits, --digits), write the .keras
               file and its model card (``python -m siamese train --out assets/embedding.keras``)
     evaluate  N-way K-shot one-shot accuracy on the evaluation alphabets
               (``python -m siamese evaluate --protocol within-alphabet --way 20 --shot 1``)
     digits-unseen  train on MNIST digits 0-7 only, one-shot test on 8 vs 9 and on all ten digits
     official-runs  accuracy on the 20 official one-shot runs of Lake et al. 2015 (--write-card records it)
     digit-references  choose the Digits set's MNIST training references (assets/digit_references.json)
+              and record its top-1 on the MNIST test digits in the model card
     calibrate-openset  calibrate the per-set "looks new" rule on validation data (card + pool file)
+    distance-histograms  distances of same- and different-symbol pairs for the Compare page's chart (card)
     compare   the lecture's three pair models on the same pairs, per-epoch history as JSON
               (``python -m siamese compare --dataset mnist --preset classroom --json out.json``)
+    db copy   copy the gallery into another database and verify the copy
+              (``python -m siamese db copy --from sqlite:///path/gallery.sqlite3 --to postgresql://...``)
 """
 from __future__ import annotations
 
@@ -31,15 +36,17 @@ def _bar(total: int, desc: str):
 def cmd_train(args) -> None:
     from .card import write_card
     from .data import load_omniglot, split_background
-    from .embedding_training import TrainConfig, check_episodes, train_embedding
+    from .embedding_training import Digits, TrainConfig, check_episodes, train_embedding
     from .report import trained_embedding_card
 
     try:  # the settings are checked before the data is loaded, the episodes right after
         cfg = TrainConfig(episodes=args.episodes, way=args.way, queries=args.queries, seed=args.seed,
                           distort=args.distort, within_alphabet=args.within_alphabet,
-                          pooled_blocks=args.pooled_blocks, temperature=args.temperature, mirror=args.mirror)
+                          pooled_blocks=args.pooled_blocks, temperature=args.temperature, mirror=args.mirror,
+                          digits=args.digits)
         bg = load_omniglot("background")
         check_episodes(bg.labels[split_background(bg)[0]], cfg)
+        digits = Digits.mnist_training() if cfg.digits > 0 else None
     except ValueError as exc:
         raise SystemExit(f"python -m siamese train: {exc}") from None
     bar = _bar(cfg.episodes, "train")
@@ -49,7 +56,7 @@ def cmd_train(args) -> None:
         if e % 50 == 0:
             bar.set_postfix(loss=f"{loss:.3f}")
 
-    model, history = train_embedding(bg, cfg, progress, log=bar.write)
+    model, history = train_embedding(bg, cfg, progress, log=bar.write, digits=digits)
     bar.close()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -157,7 +164,8 @@ def cmd_official_runs(args) -> None:
 
 def cmd_digit_references(args) -> None:
     from .matcher import load_matcher
-    from .references import DIGIT_REFERENCES_FILE, select_digit_references
+    from .card import add_to_card
+    from .references import DIGIT_REFERENCES_FILE, digits_set_accuracy, select_digit_references
 
     matcher = load_matcher(args.model)
     indices = select_digit_references(matcher.embed_inputs, args.per_digit, args.seed)
@@ -168,6 +176,12 @@ def cmd_digit_references(args) -> None:
     path = Path(args.out or DIGIT_REFERENCES_FILE)
     path.write_text(json.dumps(out) + "\n", encoding="utf-8")
     print(f"wrote {path}")
+    measured = digits_set_accuracy(matcher.embed_inputs, indices)
+    print(f"Digits set top-1 on the {measured['queries']:,} MNIST test digits: {100 * measured['top1']:.2f}% "
+          f"({100 * measured['ci95'][0]:.1f}-{100 * measured['ci95'][1]:.1f})")
+    if args.out is None:  # the shipped set: its card records what it scores
+        add_to_card(_card_path(args), {"digits_set": measured})
+        print(f"recorded in {_card_path(args)}", file=sys.stderr)
 
 
 def cmd_calibrate_openset(args) -> None:
@@ -188,8 +202,33 @@ def cmd_calibrate_openset(args) -> None:
     add_to_card(_card_path(args), {"open_set": section})
     print(f"wrote {POOL_FILE} and the open_set section of {_card_path(args)}", file=sys.stderr)
 
+def cmd_distance_histograms(args) -> None:
+    from .card import add_to_card
+    from .distance_stats import CARD_KEY, distance_histograms
+    from .matcher import load_matcher
+
+    t0 = time.perf_counter()
+    matcher = load_matcher(args.model)
+    section = distance_histograms(matcher.embed_inputs, matcher.model_id, seed=args.seed)
+    for s in section["sets"].values():
+        print(f"{s['title']}: {s['pairs']['same']:,} same-symbol and {s['pairs']['different']:,} "
+              f"different-symbol pairs")
+    add_to_card(_card_path(args), {CARD_KEY: section})
+    print(f"wrote the {CARD_KEY} section of {_card_path(args)} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+
+
+def cmd_db(args) -> None:
+    from .dbcopy import CopyError, copy_gallery
+    from .gallery import GalleryUnavailable
+
+    try:
+        copy_gallery(args.source, args.target, replace=args.replace)
+    except (CopyError, GalleryUnavailable) as exc:  # a message for people, not a traceback
+        raise SystemExit(f"python -m siamese db copy: {exc}") from None
+
+
 def main(argv=None) -> None:
-    from .embedding_training import TrainConfig  # no TensorFlow import: --help stays fast
+    from .embedding_training import SHIPPED_DIGITS, TrainConfig  # no TensorFlow import: --help stays fast
 
     parser = argparse.ArgumentParser(prog="python -m siamese", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -210,6 +249,8 @@ def main(argv=None) -> None:
                    help="logits = -squared distance / temperature in the training loss")
     t.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=TrainConfig.mirror,
                    help="mirror images of each character are new classes too")
+    t.add_argument("--digits", type=float, default=SHIPPED_DIGITS,
+                   help="fraction of episodes with the ten MNIST training digits among their classes (0 = none)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--machine", default="2-core CPU, no GPU")
     t.add_argument("--command-line", default=None, help=argparse.SUPPRESS)
@@ -248,13 +289,27 @@ def main(argv=None) -> None:
     r.add_argument("--model", default=None, help=".keras embedding model (default: the shipped one)")
     r.add_argument("--per-digit", type=int, default=50)
     r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--out", default=None, help="default: assets/digit_references.json")
+    r.add_argument("--card", default=None, help="model card path (default: the model's)")
+    r.add_argument("--out", default=None, help="default: assets/digit_references.json (and its top-1 in the card)")
     r.set_defaults(func=cmd_digit_references)
     o = sub.add_parser("calibrate-openset", help="calibrate the per-set 'looks new' rule on validation data")
     o.add_argument("--model", default=None, help=".keras embedding model (default: the shipped one)")
     o.add_argument("--card", default=None, help="model card path (default: the model's)")
     o.add_argument("--seed", type=int, default=0)
     o.set_defaults(func=cmd_calibrate_openset)
+    h = sub.add_parser("distance-histograms", help="same/different pair distances for the Compare page (card)")
+    h.add_argument("--model", default=None, help=".keras embedding model (default: the shipped one)")
+    h.add_argument("--card", default=None, help="model card path (default: the model's)")
+    h.add_argument("--seed", type=int, default=0)
+    h.set_defaults(func=cmd_distance_histograms)
+    b = sub.add_parser("db", help="the gallery's database: copy it into another one")
+    copy = b.add_subparsers(dest="db_command", required=True).add_parser(
+        "copy", help="copy every set, symbol, example, thumbnail, embedding and owner, then verify the copy")
+    copy.add_argument("--from", dest="source", required=True,
+                      help="the gallery to copy: sqlite:///path/to/gallery.sqlite3, a file, or postgresql://...")
+    copy.add_argument("--to", dest="target", required=True, help="where to copy it (same forms)")
+    copy.add_argument("--replace", action="store_true", help="overwrite a target that already holds a gallery")
+    b.set_defaults(func=cmd_db)
     args = parser.parse_args(argv)
     from .data import DatasetError
     from .matcher import ModelLoadError

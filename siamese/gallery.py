@@ -1,31 +1,30 @@
-"""Storage of reference sets ("galleries") in SQLite: sets, symbols, their example sketches,
-thumbnails and stored embeddings. Its one job is keeping rows; searching them is
-:mod:`siamese.index`'s.
+"""Storage of reference sets ("galleries"): sets, symbols, their example sketches, thumbnails and
+stored embeddings, in SQLite (the default: a file under ``SIAMESE_HOME``) or PostgreSQL (set
+``SIAMESE_DATABASE_URL``: several app servers share one gallery). Its one job is keeping rows;
+searching them is :mod:`siamese.index`'s. The rules (who may write what, names, messages) and the
+SQL live here, once; each database is one module of :mod:`siamese.stores`.
 
 Layout: a reference set has symbols; a symbol has an owner (a student or the teacher, see
 :mod:`siamese.classroom`) and a name unique among its owner's symbols in that set (enforced by the
 database: two students may both call a symbol "star"); a symbol has one or more examples (a 28x28
 model input and a display thumbnail); an example has one embedding
 per model that made it (``model_id``), so switching models recomputes embeddings instead of
-mixing spaces. WAL mode, a busy timeout and one short transaction per write make concurrent
-registrations from many sessions safe (sqlite.org/wal.html).
+mixing spaces. Every write is one short transaction, serialised with the other writes to the
+database (whichever server makes them), and bumps its set's revision, which caches key on.
 """
 from __future__ import annotations
 
 import io
-import sqlite3
 import unicodedata
-from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from . import paths
 from .classroom import (TEACHER_OWNER, Action, Actor, IdentityError, PermissionDenied, Role, new_token, require,
                         token_hash)
+from .stores import Conflict, open_store
 
 CLASS_SYMBOLS = "Class symbols"
 """The set everyone registers into: each symbol belongs to its owner (a student, or the teacher)."""
@@ -39,102 +38,9 @@ MAX_NAME = 40
 SCHEMA_VERSION = 3
 """1: the first release; 2: ids never reused (``AUTOINCREMENT``), so a cache or a page keyed by
 an id can never be served another row's data after a delete; 3: owners (the classroom): every
-symbol has an owner, names are unique per owner within a set, "My symbols" is "Class symbols"."""
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS owners (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, token_hash TEXT UNIQUE,
-    retired INTEGER NOT NULL DEFAULT 0, created TEXT DEFAULT CURRENT_TIMESTAMP);
-INSERT OR IGNORE INTO owners (id, name) VALUES ({TEACHER_OWNER}, 'Teacher');
-CREATE TABLE IF NOT EXISTS ref_sets (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
-    revision INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS symbols (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    set_id INTEGER NOT NULL REFERENCES ref_sets(id) ON DELETE CASCADE,
-    owner_id INTEGER NOT NULL DEFAULT {TEACHER_OWNER} REFERENCES owners(id),
-    name TEXT NOT NULL, UNIQUE (set_id, owner_id, name));
-CREATE TABLE IF NOT EXISTS examples (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    symbol_id INTEGER NOT NULL REFERENCES symbols(id) ON DELETE CASCADE,
-    model_input BLOB NOT NULL, thumbnail BLOB NOT NULL, created TEXT DEFAULT CURRENT_TIMESTAMP);
-CREATE TABLE IF NOT EXISTS embeddings (
-    example_id INTEGER NOT NULL REFERENCES examples(id) ON DELETE CASCADE, model_id TEXT NOT NULL,
-    vector BLOB NOT NULL, PRIMARY KEY (example_id, model_id));
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-"""
-INDEXES = "CREATE INDEX IF NOT EXISTS symbols_by_owner ON symbols (owner_id);"
-"""Run after the migration: an older ``symbols`` table has no ``owner_id`` until then."""
-_ROWID_TABLES = ("ref_sets", "symbols", "examples")
-
-
-def _columns(con, table: str) -> list[str]:
-    return [row[1] for row in con.execute(f"PRAGMA table_info({table})")]
-
-
-def _migrate(path: Path) -> None:
-    """Bring a database written by an earlier release to ``SCHEMA_VERSION``, keeping every row.
-
-    A table whose definition changed is rebuilt in one transaction, following
-    sqlite.org/lang_altertable.html ("Making other kinds of table schema changes"): foreign keys
-    off, create the new table, copy the columns both have, drop, rename, check. Version 1 tables
-    used plain ``INTEGER PRIMARY KEY`` ids, which SQLite reuses after the row with the largest id
-    is deleted: rebuilt with ``AUTOINCREMENT``. Version 2 ``symbols`` had no owner and names
-    unique per set: rebuilt with ``owner_id`` (every existing symbol becomes the teacher's, the
-    column's default) and names unique per owner; "My symbols" is renamed "Class symbols" (a set
-    already called that, imported by hand, is renamed out of the way first). Safe when several
-    processes start at once: what needs doing is decided again inside the write lock.
-    """
-    con = sqlite3.connect(path, timeout=30, isolation_level=None)
-    try:
-        con.execute("PRAGMA busy_timeout=30000")
-        version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if version and int(version[0]) >= SCHEMA_VERSION:
-            return
-        con.execute("PRAGMA foreign_keys=OFF")  # must be set outside a transaction
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if version and int(version[0]) >= SCHEMA_VERSION:  # another process was first
-                con.execute("ROLLBACK")
-                return
-            ddl = dict(con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall())
-            rebuilt = False
-            for table in (t for t in _ROWID_TABLES if t in ddl):
-                create = SCHEMA.split(f"CREATE TABLE IF NOT EXISTS {table} (", 1)[1].split(");", 1)[0]
-                con.execute(f"CREATE TABLE {table}_new ({create})")
-                old, new = _columns(con, table), _columns(con, f"{table}_new")
-                if "AUTOINCREMENT" in ddl[table].upper() and old == new:
-                    con.execute(f"DROP TABLE {table}_new")
-                    continue
-                kept = ", ".join(c for c in new if c in old)
-                con.execute(f"INSERT INTO {table}_new ({kept}) SELECT {kept} FROM {table}")
-                used = con.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
-                con.execute(f"DROP TABLE {table}")
-                con.execute(f"ALTER TABLE {table}_new RENAME TO {table}")
-                if used:  # ids above the largest row's, once used then deleted, stay unused
-                    con.execute("DELETE FROM sqlite_sequence WHERE name = ?", (table,))
-                    con.execute(f"INSERT INTO sqlite_sequence VALUES "
-                                f"(?, (SELECT MAX(?, IFNULL(MAX(id), 0)) FROM {table}))", (table, used[0]))
-                rebuilt = True
-            if rebuilt and con.execute("PRAGMA foreign_key_check").fetchall():
-                raise sqlite3.DatabaseError("foreign keys broken by the migration")
-            names = {r[0] for r in con.execute("SELECT name FROM ref_sets")}
-            if OLD_CLASS_SYMBOLS in names:
-                if CLASS_SYMBOLS in names:
-                    free, n = f"{CLASS_SYMBOLS} (imported)", 1
-                    while free in names:
-                        n += 1
-                        free = f"{CLASS_SYMBOLS} (imported {n})"
-                    con.execute("UPDATE ref_sets SET name = ? WHERE name = ?", (free, CLASS_SYMBOLS))
-                con.execute("UPDATE ref_sets SET name = ? WHERE name = ?", (CLASS_SYMBOLS, OLD_CLASS_SYMBOLS))
-            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-    finally:
-        con.close()
-
+symbol has an owner, names are unique per owner within a set, "My symbols" is "Class symbols".
+The tables of each database: :mod:`siamese.stores.sqlite` (with the migrations from 1 and 2),
+:mod:`siamese.stores.postgres`."""
 
 _RESET = ("Your teacher has started a new class since you joined, so your old name and symbols are gone. "
           "Pick your name to join again.")
@@ -143,6 +49,13 @@ _RESET = ("Your teacher has started a new class since you joined, so your old na
 class GalleryError(ValueError):
     """A request the gallery refuses: bad or duplicate name, unknown set or symbol. The message is
     meant for the user."""
+
+
+class GalleryUnavailable(GalleryError):
+    """The gallery's database cannot serve the request now: it cannot be reached, refuses the
+    credentials, was lost in the middle of a call, has a URL this release cannot open, or holds
+    another schema version. The message names the database (its URL without the password), says
+    whether a write was saved, and what to do."""
 
 
 class SetKind(StrEnum):
@@ -302,42 +215,36 @@ class Gallery:
     raises :class:`~siamese.classroom.PermissionDenied` and changes nothing, whatever a page shows.
 
     Arguments:
-        path: SQLite file; default ``$SIAMESE_HOME/gallery.sqlite3``. One connection per call, so
-            an instance can be shared by the threads of all Streamlit sessions.
+        location: where the database is: ``postgresql://user@host:5432/dbname`` (several servers
+            share it), ``sqlite:///path/to/gallery.sqlite3`` or a path to a SQLite file, or None:
+            ``SIAMESE_DATABASE_URL`` if set, else ``$SIAMESE_HOME/gallery.sqlite3``
+            (:func:`siamese.stores.open_store`). An instance can be shared by the threads of all
+            Streamlit sessions.
+
+    Attributes:
+        url: the database's URL (with its password, if it has one: to open it again); where: the
+            same without the password, for messages; path: the SQLite file, or None.
+
+    Raises:
+        GalleryUnavailable: the database cannot be reached or opened, refuses the credentials,
+            holds another schema version, or has a URL of an unknown scheme.
     """
 
-    def __init__(self, path=None):
-        self.path = Path(path or paths.home_dir() / "gallery.sqlite3")
-        with self._connect() as con:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(SCHEMA)  # a new database; an older one keeps its tables until _migrate
-        _migrate(self.path)
-        with self._connect() as con:
-            con.executescript(INDEXES)
-            con.execute("INSERT OR IGNORE INTO ref_sets (name, kind) VALUES (?, ?)", (CLASS_SYMBOLS, SetKind.USER))
+    def __init__(self, location=None):
+        self._store = open_store(location)
+        self.url, self.where, self.path = self._store.url, self._store.where, self._store.path
+        if not self.has_set(CLASS_SYMBOLS):
+            with self._write() as con:
+                con.execute("INSERT INTO ref_sets (name, kind) SELECT ?, ? WHERE NOT EXISTS "
+                            "(SELECT 1 FROM ref_sets WHERE name = ?)", (CLASS_SYMBOLS, SetKind.USER, CLASS_SYMBOLS))
 
-    @contextmanager
     def _connect(self):
-        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            con.execute("PRAGMA foreign_keys=ON")
-            con.execute("PRAGMA busy_timeout=30000")
-            yield con
-        finally:
-            con.close()
+        """A read session (:class:`siamese.stores.Session`)."""
+        return self._store.read()
 
-    @contextmanager
     def _write(self):
-        """One write transaction (BEGIN IMMEDIATE: takes the write lock up front, so concurrent
-        writers queue on the busy timeout instead of failing mid-transaction)."""
-        with self._connect() as con:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        """One write transaction, serialised with every other write to the database."""
+        return self._store.write()
 
     # ---- reading ----
     def sets(self) -> list[dict]:
@@ -359,8 +266,10 @@ class Gallery:
             rows = con.execute(
                 "SELECT s.id, s.name, s.owner_id, o.name, COUNT(e.id), MIN(e.id) FROM symbols s "
                 "JOIN ref_sets r ON r.id = s.set_id JOIN owners o ON o.id = s.owner_id "
-                "LEFT JOIN examples e ON e.symbol_id = s.id WHERE r.name = ? AND (? IS NULL OR s.owner_id = ?) "
-                "GROUP BY s.id ORDER BY s.name, o.name, s.id", (set_name, owner, owner)).fetchall()
+                "LEFT JOIN examples e ON e.symbol_id = s.id WHERE r.name = ? "
+                + ("" if owner is None else "AND s.owner_id = ? ") +
+                "GROUP BY s.id, o.id ORDER BY s.name, o.name, s.id",
+                (set_name,) if owner is None else (set_name, int(owner))).fetchall()
         return [{"id": i, "name": n, "owner": o, "owner_name": on, "examples": c, "example_id": e}
                 for i, n, o, on, c, e in rows]
 
@@ -425,9 +334,11 @@ class Gallery:
         """Store embeddings ``{example id: (d,) float32}`` by one model; examples deleted meanwhile
         (by another session) are skipped. Does not change any revision: contents are the same."""
         with self._write() as con:
-            con.executemany("INSERT OR REPLACE INTO embeddings SELECT ?, ?, ? WHERE EXISTS "
-                            "(SELECT 1 FROM examples WHERE id = ?)",
-                            [(i, model_id, np.asarray(v, np.float32).tobytes(), i) for i, v in vectors.items()])
+            con.executemany("INSERT INTO embeddings (example_id, model_id, vector) SELECT ?, ?, ? WHERE EXISTS "
+                            "(SELECT 1 FROM examples WHERE id = ?) "
+                            "ON CONFLICT (example_id, model_id) DO UPDATE SET vector = excluded.vector",
+                            [(int(i), model_id, np.asarray(v, np.float32).tobytes(), int(i))
+                             for i, v in vectors.items()])
 
     # ---- the class ----
     def join_class(self, display_name: str) -> tuple[str, Actor]:
@@ -445,8 +356,7 @@ class Gallery:
         name = clean_name(display_name, "your name")
         token = new_token()
         with self._write() as con:
-            owner = con.execute("INSERT INTO owners (name, token_hash) VALUES (?, ?)",
-                                (name, token_hash(token))).lastrowid
+            owner = con.insert("INSERT INTO owners (name, token_hash) VALUES (?, ?)", (name, token_hash(token)))
         return token, Actor(Role.STUDENT, owner, name)
 
     def student(self, token) -> Actor:
@@ -472,7 +382,7 @@ class Gallery:
         with self._connect() as con:
             rows = con.execute("SELECT o.id, o.name, COUNT(s.id) FROM owners o "
                                "LEFT JOIN symbols s ON s.owner_id = o.id "
-                               "WHERE o.id != ? AND NOT o.retired GROUP BY o.id ORDER BY o.id",
+                               "WHERE o.id != ? AND o.retired = 0 GROUP BY o.id ORDER BY o.id",
                                (TEACHER_OWNER,)).fetchall()
         return [{"owner": o, "name": n, "symbols": c} for o, n, c in rows]
 
@@ -492,7 +402,7 @@ class Gallery:
                                                  (TEACHER_OWNER,))]
             deleted = con.execute("DELETE FROM symbols WHERE owner_id != ?", (TEACHER_OWNER,)).rowcount
             con.executemany("UPDATE ref_sets SET revision = revision + 1 WHERE id = ?", [(i,) for i in touched])
-            retired = con.execute("UPDATE owners SET retired = 1 WHERE id != ? AND NOT retired",
+            retired = con.execute("UPDATE owners SET retired = 1 WHERE id != ? AND retired = 0",
                                   (TEACHER_OWNER,)).rowcount
         return retired, deleted
 
@@ -561,9 +471,10 @@ class Gallery:
             set_id = row[0]
             if new_symbol:
                 try:
-                    sym_id = con.execute("INSERT INTO symbols (set_id, owner_id, name) VALUES (?, ?, ?)",
-                                         (set_id, owner, name)).lastrowid
-                except sqlite3.IntegrityError:
+                    with con.savepoint():
+                        sym_id = con.insert("INSERT INTO symbols (set_id, owner_id, name) VALUES (?, ?, ?)",
+                                            (set_id, owner, name))
+                except Conflict:
                     who, verb, where = self._subject(con, actor, owner, set_name)
                     raise GalleryError(f"{who} already {verb} a symbol called “{name}”{where}. Choose another "
                                        f"name, or add this sketch as another example of it.") from None
@@ -574,10 +485,10 @@ class Gallery:
                     who, verb, where = self._subject(con, actor, owner, set_name)
                     raise GalleryError(f"{who} {verb} no symbol called “{name}”{where}.")
                 sym_id = found[0]
-            ex_id = con.execute("INSERT INTO examples (symbol_id, model_input, thumbnail) VALUES (?, ?, ?)",
-                                (sym_id, stored, thumbnail)).lastrowid
+            ex_id = con.insert("INSERT INTO examples (symbol_id, model_input, thumbnail) VALUES (?, ?, ?)",
+                               (sym_id, stored, thumbnail))
             if embedding is not None:
-                con.execute("INSERT INTO embeddings VALUES (?, ?, ?)",
+                con.execute("INSERT INTO embeddings (example_id, model_id, vector) VALUES (?, ?, ?)",
                             (ex_id, embedding[0], np.asarray(embedding[1], np.float32).tobytes()))
             con.execute("UPDATE ref_sets SET revision = revision + 1 WHERE id = ?", (set_id,))
         return name
@@ -595,9 +506,10 @@ class Gallery:
         with self._write() as con:
             self._check_current(con, actor)
             try:
-                cur = con.execute("UPDATE symbols SET name = ? WHERE name = ? AND owner_id = ? AND set_id = "
-                                  "(SELECT id FROM ref_sets WHERE name = ?)", (name, old, owner, set_name))
-            except sqlite3.IntegrityError:
+                with con.savepoint():
+                    cur = con.execute("UPDATE symbols SET name = ? WHERE name = ? AND owner_id = ? AND set_id = "
+                                      "(SELECT id FROM ref_sets WHERE name = ?)", (name, old, owner, set_name))
+            except Conflict:
                 who, verb, where = self._subject(con, actor, owner, set_name)
                 raise GalleryError(f"{who} already {verb} a symbol called “{name}”{where}.") from None
             if cur.rowcount == 0:
@@ -644,13 +556,16 @@ class Gallery:
             con.execute("DELETE FROM ref_sets WHERE name = ?", (set_name,))
 
     def get_meta(self, key: str):
+        """The value stored under ``key`` (text), or None."""
         with self._connect() as con:
             row = con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
+        """Store ``value`` (text) under ``key``, replacing what was there."""
         with self._write() as con:
-            con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+            con.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
     def add_set_bulk(self, set_name: str, kind: SetKind, items,
                      embeddings: tuple[str, np.ndarray] | None = None, replace: bool = False) -> bool:
@@ -672,6 +587,7 @@ class Gallery:
         Raises:
             GalleryError: ``replace`` of a user's set.
         """
+        kind = SetKind(kind)
         stored = [input_to_bytes(x) for _, x, _ in items]
         vectors = None if embeddings is None else np.asarray(embeddings[1], np.float32)
         with self._write() as con:
@@ -682,14 +598,14 @@ class Gallery:
                 if row[0] == SetKind.USER:
                     raise GalleryError(f"{set_name!r} is a user's set: it is never replaced.")
                 con.execute("DELETE FROM ref_sets WHERE name = ?", (set_name,))  # cascades to its rows
-            set_id = con.execute("INSERT INTO ref_sets (name, kind) VALUES (?, ?)", (set_name, kind)).lastrowid
+            set_id = con.insert("INSERT INTO ref_sets (name, kind) VALUES (?, ?)", (set_name, kind))
             sym_ids = {}
             for i, (sym, x, thumb) in enumerate(items):
                 if sym not in sym_ids:
-                    sym_ids[sym] = con.execute("INSERT INTO symbols (set_id, name) VALUES (?, ?)",
-                                               (set_id, sym)).lastrowid
-                ex = con.execute("INSERT INTO examples (symbol_id, model_input, thumbnail) VALUES (?, ?, ?)",
-                                 (sym_ids[sym], stored[i], thumb)).lastrowid
+                    sym_ids[sym] = con.insert("INSERT INTO symbols (set_id, name) VALUES (?, ?)", (set_id, sym))
+                ex = con.insert("INSERT INTO examples (symbol_id, model_input, thumbnail) VALUES (?, ?, ?)",
+                                (sym_ids[sym], stored[i], thumb))
                 if vectors is not None:
-                    con.execute("INSERT INTO embeddings VALUES (?, ?, ?)", (ex, embeddings[0], vectors[i].tobytes()))
+                    con.execute("INSERT INTO embeddings (example_id, model_id, vector) VALUES (?, ?, ?)",
+                                (ex, embeddings[0], vectors[i].tobytes()))
         return True

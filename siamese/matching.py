@@ -10,7 +10,7 @@ import numpy as np
 
 from .classroom import Actor
 from .gallery import DIGITS, Gallery, GalleryError, SetKind, stored_input, thumbnail_png
-from .index import ReferenceIndex, embed_for_storage, top_symbols
+from .index import ReferenceIndex, References, embed_for_storage, top_symbols
 from .matcher import Matcher
 from .openset import Confidence, NoveltyCalibration, judge, novelty_of
 from .preprocess import prepare, to_dark_on_light
@@ -53,6 +53,8 @@ class MatchResult:
             sketches that land as close as this one, and of known sketches that land as far.
         embedding: the sketch's ``(d,) float32`` embedding when the model was called, else None
             (for :mod:`siamese.embedding_map`, without embedding the sketch twice).
+        references: the :class:`siamese.index.References` it was matched against, when they
+            were read (for the map, without asking the database for the set's revision again).
     """
     verdict: Verdict
     model_input: np.ndarray | None = None
@@ -63,6 +65,7 @@ class MatchResult:
     new_acceptance: float | None = None
     known_rejection: float | None = None
     embedding: np.ndarray | None = None
+    references: References | None = None
 
     @property
     def best(self) -> Match | None:
@@ -93,21 +96,22 @@ def match_sketch(image, index: ReferenceIndex, set_name: str, matcher: Matcher, 
         return MatchResult(Verdict.EMPTY, threshold=matcher.threshold, reason=prepared.reason)
     refs = index.references(set_name, matcher, owner)
     if len(refs.embeddings) == 0:
-        return MatchResult(Verdict.NO_REFERENCES, x, threshold=matcher.threshold)
+        return MatchResult(Verdict.NO_REFERENCES, x, threshold=matcher.threshold, references=refs)
     query = matcher.embed_inputs(x[None])[0]
     ranked = top_symbols(query, refs.embeddings, refs.symbol_ids, k, refs.sq_norms)
     matches = [Match(str(refs.symbols[i]), d, int(refs.example_ids[i]), str(refs.owner_names[i])) for i, d in ranked]
     calibration = NoveltyCalibration.from_card(getattr(matcher, "card", None))
     if calibration is None:  # a model without open-set calibration: its single threshold
         verdict = Verdict.MATCH if matches[0].distance <= matcher.threshold else Verdict.NEW
-        return MatchResult(verdict, x, matches, matcher.threshold, embedding=query)
+        return MatchResult(verdict, x, matches, matcher.threshold, embedding=query, references=refs)
     calibration = calibration.for_kind(SetKind.DIGITS if set_name == DIGITS else None)
     novelty = novelty_of(refs, matcher, calibration)
     d1 = matches[0].distance
     match, confidence = judge(d1, matches[1].distance if len(matches) > 1 else None, novelty)
     return MatchResult(Verdict.MATCH if match else Verdict.NEW, x, matches, novelty.threshold, confidence=confidence,
                        new_acceptance=float(novelty.new_acceptance(d1)),
-                       known_rejection=float(calibration.known_rejection(d1)), embedding=query)
+                       known_rejection=float(calibration.known_rejection(d1)), embedding=query,
+                       references=refs)
 
 
 

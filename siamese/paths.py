@@ -10,6 +10,10 @@ Three directories, each overridable by an environment variable:
 - ``SIAMESE_HOME``: user data (the reference-set database, models trained in the app).
   Default ``~/.local/share/siamese``.
 
+``SIAMESE_DATABASE_URL`` (e.g. ``postgresql://user@host:5432/siamese``) puts the reference-set
+database in PostgreSQL, shared by several app servers; unset, it is the SQLite file under
+``SIAMESE_HOME`` (:func:`database_url`).
+
 The shipped model, ``assets/embedding.keras``, lives with the code (:data:`SHIPPED_MODEL`).
 """
 import os
@@ -40,3 +44,9 @@ def cache_dir() -> Path:
 def home_dir() -> Path:
     """Writable user-data directory (``SIAMESE_HOME``): gallery database, user models."""
     return _dir("SIAMESE_HOME", Path.home() / ".local" / "share" / "siamese", create=True)
+
+
+def database_url() -> str | None:
+    """``SIAMESE_DATABASE_URL`` (the gallery database, e.g. ``postgresql://user@host:5432/siamese``),
+    or None when unset or blank: the SQLite file under :func:`home_dir`. Read on every call."""
+    return os.environ.get("SIAMESE_DATABASE_URL", "").strip() or None

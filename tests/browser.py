@@ -23,12 +23,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def app_server(env_overrides: dict, port: int | None = None, timeout: float = 90.0):
-    """Run ``streamlit run app.py`` and yield its base URL; stop it afterwards."""
+def app_server(env_overrides: dict, port: int | None = None, timeout: float = 90.0, launcher=("-m", "streamlit")):
+    """Run ``streamlit run app.py`` and yield its base URL; stop it afterwards.
+
+    ``launcher``: the Python arguments that stand for ``streamlit`` (a benchmark passes its own
+    script, which instruments the server and then runs Streamlit's command line)."""
     port = port or free_port()
     env = {**os.environ, **env_overrides}
+    ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / f"server-{port}.log", "a")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+    proc = subprocess.Popen([sys.executable, *launcher, "run", "app.py", "--server.port", str(port),
                              "--server.address", "127.0.0.1"], cwd=ROOT, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:

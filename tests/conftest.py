@@ -46,6 +46,42 @@ def synthetic():
     return labels, groups, drawers
 
 
+@pytest.fixture(autouse=True)
+def no_database_url(monkeypatch):
+    """Tests never touch the PostgreSQL gallery a developer may have configured."""
+    monkeypatch.delenv("SIAMESE_DATABASE_URL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server of the test session's own (``tests/pgcluster.py``: initdb and pg_ctl in
+    a temporary directory, as ``nobody`` when we are root). Never skipped: without PostgreSQL's
+    binaries the tests that need it fail, saying what to install."""
+    from pgcluster import Cluster, ClusterError
+    try:
+        cluster = Cluster().start()
+    except ClusterError as exc:
+        pytest.fail(str(exc))
+    yield cluster
+    cluster.remove()
+
+
+@pytest.fixture
+def postgres_url(postgres):
+    """The URL of an empty database on :func:`postgres` for this test alone: the gallery's tables are
+    dropped (ids start again) and made anew by the next ``Gallery(url)``. One database for all tests
+    (a store keeps one connection pool per URL and process), emptied in a few milliseconds."""
+    url = postgres.url("gallery")
+    with postgres.admin() as con:
+        if con.execute("SELECT 1 FROM pg_database WHERE datname = 'gallery'").fetchone() is None:
+            con.execute("CREATE DATABASE gallery")
+    import psycopg
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute("SET lock_timeout = '20s'")  # a test that left a lock behind fails, not hangs
+        con.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    return url
+
+
 @pytest.fixture
 def gallery(tmp_path):
     """An empty reference-set database of the test's own."""

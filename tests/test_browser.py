@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from browser import ARTIFACTS, app_server, delete_symbol, draw, ranked_names, wait_for_text
+from browser import ARTIFACTS, app_server, clear_canvas, delete_symbol, draw, ranked_names, wait_for_text
 from conftest import SHAPES
 
 pytestmark = pytest.mark.browser
@@ -137,4 +137,26 @@ def test_register_double_click_and_fresh_delete_confirmations(browser, real_data
         delete.click(force=True, timeout=5_000)  # a click on the disabled button does nothing
         time.sleep(2)
         assert "ring (1)" in wait_for_text(page, "ring (1)")
+        assert errors == []
+
+
+def test_draw_page_guess_per_stroke_map_and_clear(browser, real_data_dir, tmp_path):
+    """Each stroke is matched when the pen lifts: a cross drawn in two strokes shows the guess
+    after each, the embedding map of the Digits set is drawn, and clearing the canvas resets both
+    the matches and the guesses."""
+    env = {"SIAMESE_HOME": str(tmp_path / "home"), "SIAMESE_DATA_DIR": str(real_data_dir)}
+    with app_server(env) as url:
+        page, errors = open_at(browser, url, "/draw", "Empty sketch")
+        time.sleep(2)  # the canvas shows before its drawing handlers are attached
+        draw(page, SHAPES["cross"][:1])
+        body = wait_for_text(page, "After stroke 1: ")
+        assert "stroke 2" not in body and len(ranked_names(body)) == 5
+        draw(page, SHAPES["cross"][1:])
+        body = wait_for_text(page, "; stroke 2: ")
+        assert "Embedding map of 500 references" in body
+        assert page.locator("[data-testid='stVegaLiteChart']").count() == 1
+        page.screenshot(path=str(ARTIFACTS / "draw-two-strokes.png"), full_page=True)
+        clear_canvas(page)
+        body = wait_for_text(page, "Empty sketch")
+        assert "After stroke" not in body and ranked_names(body) == []
         assert errors == []

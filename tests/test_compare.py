@@ -241,3 +241,71 @@ def test_reused_models_start_fresh_each_time(tiny_pairs, monkeypatch):
     strip = lambda res: [replace(r, seconds=0) for r in res.snapshot().epoch_rows()]  # noqa: E731
     assert strip(reused) == strip(fresh)
     assert reused.snapshot().epochs["siamese"][-1].val_pair_accuracy > 0.9  # and it does learn
+
+
+def test_a_saved_run_gives_back_models_that_answer_as_the_trained_ones(tiny_pairs, tmp_path):
+    """save_run keeps copies of the weights: the models load_run rebuilds say exactly what the
+    trained models say, even after those are trained further (the job reuses them)."""
+    from siamese.compare import load_run, same_probabilities, save_run
+
+    res = compare_variants(tiny_pairs, epochs=2, batch_size=16)
+    xl, xr, _ = tiny_pairs.val
+    settings = replace(PRESETS["classroom"], epochs=2, batch_size=16, seed=3)
+    path = save_run(res, settings, tmp_path / "runs" / "last.npz")
+    before = same_probabilities(res.models, xl[0], xr[0])
+    compare_variants(tiny_pairs, epochs=1, batch_size=4, seed=9)  # retrains the same instances
+    run = load_run(path)
+    assert run.settings == settings and not run.stopped and list(run.weights) == list(VARIANTS)
+    assert run.val_pair_accuracy == {k: rows[-1].val_pair_accuracy for k, rows in res.snapshot().epochs.items()}
+    assert same_probabilities(run.models(), xl[0], xr[0]) == before
+    assert [p.name for p in path.parent.iterdir()] == ["last.npz"]  # no temporary file left
+
+
+def test_same_probabilities_are_in_order_and_the_siamese_one_is_symmetric(tiny_pairs):
+    """Swapping the two inputs cannot change a distance, so the Siamese model's two answers match;
+    a concatenating model's need not (its Dense weighs the left and right halves differently)."""
+    from siamese.compare import same_probabilities
+
+    res = compare_variants(tiny_pairs, epochs=2, batch_size=16)
+    (xl, xr, y) = tiny_pairs.val
+    i = int(np.flatnonzero(y == 0)[0])
+    p = same_probabilities(res.models, xl[i], xr[i])
+    assert list(p) == list(VARIANTS) and all(0 <= q <= 1 for pair in p.values() for q in pair)
+    assert p["siamese"][0] == pytest.approx(p["siamese"][1], abs=1e-6)
+    assert p["separate"][0] != p["separate"][1]
+    same_i = int(np.flatnonzero(y == 1)[0])
+    assert same_probabilities(res.models, xl[same_i], xr[same_i])["siamese"][0] > 0.5 > p["siamese"][0]
+
+
+def test_no_saved_run_is_none_and_a_damaged_one_says_so(tmp_path):
+    from siamese.compare import last_run_path, load_run
+
+    assert load_run() is None and load_run(tmp_path / "none.npz") is None
+    assert last_run_path().parent.name == "pair_runs"
+    damaged = tmp_path / "last.npz"
+    damaged.write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(ValueError, match="not readable.*train again"):
+        load_run(damaged)
+    np.savez(damaged, meta=np.array("{}"))
+    with pytest.raises(ValueError, match="not readable"):
+        load_run(damaged)
+
+
+def test_a_run_that_never_finished_an_epoch_keeps_the_last_run(tiny_pairs, tmp_path):
+    from siamese.compare import save_run
+
+    assert save_run(Comparison(), SETTINGS, tmp_path / "last.npz") is None
+    assert not (tmp_path / "last.npz").exists()
+
+
+def test_the_job_keeps_each_finished_run_for_the_compare_page(monkeypatch, tiny_pairs):
+    import siamese.pairs as pairs_module
+    from siamese.compare import load_run
+
+    monkeypatch.setattr(pairs_module, "mnist_pairs", lambda n, seed=0: tiny_pairs)
+    job = TrainingJob()
+    assert load_run() is None
+    job.start(replace(SETTINGS, epochs=1, seed=4), actor=SOLO)
+    assert wait_until(job, lambda s: not s.running).status is JobStatus.FINISHED
+    run = load_run()
+    assert run.settings.seed == 4 and list(run.weights) == list(VARIANTS) and not run.stopped

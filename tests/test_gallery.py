@@ -1,4 +1,7 @@
-"""siamese.gallery: storing the reference sets in SQLite (search is tests/test_index.py)."""
+"""siamese.gallery: storing the reference sets (search is tests/test_index.py). The suite runs on
+both databases: the ``gallery`` fixture is a SQLite file and a PostgreSQL database in turn (the
+server: tests/conftest.py's ``postgres``). Tests of one database only take ``tmp_path`` or
+``postgres_url`` instead; PostgreSQL's own faults are in tests/test_postgres.py."""
 import shutil
 import sqlite3
 import threading
@@ -31,10 +34,24 @@ def image(seed):
     return np.random.default_rng(seed).random((28, 28)).astype(np.float32)
 
 
-def test_my_symbols_exists_and_wal_is_on(gallery):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def gallery(request, tmp_path):
+    """An empty gallery of the test's own, on each database in turn."""
+    if request.param == "sqlite":
+        return Gallery(tmp_path / "g.sqlite3")
+    return Gallery(request.getfixturevalue("postgres_url"))
+
+
+def test_class_symbols_exists(gallery):
     assert [s["name"] for s in gallery.sets()] == [CLASS_SYMBOLS]
-    con = sqlite3.connect(gallery.path)
-    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert Gallery(gallery.url).sets() == gallery.sets()  # opening again creates nothing twice
+    assert gallery.get_meta("schema_version") == "3"
+
+
+def test_sqlite_is_in_wal_mode(tmp_path):
+    g = Gallery(tmp_path / "g.sqlite3")
+    assert sqlite3.connect(g.path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert Gallery(f"sqlite://{g.path}").path == g.path == Gallery(f"sqlite:///{g.path}").path
 
 
 def test_duplicate_name_is_refused_with_a_clear_message_and_changes_nothing(gallery):
@@ -103,7 +120,7 @@ def test_concurrent_registrations_all_arrive(gallery):
 
     def worker(t):
         try:
-            g = Gallery(gallery.path)
+            g = Gallery(gallery.url)
             for i in range(10):
                 g.add_example(CLASS_SYMBOLS, f"s{t}-{i}", image(t * 10 + i), b"png", actor=SOLO)
         except Exception as exc:  # pragma: no cover - reported below
@@ -121,7 +138,7 @@ def test_concurrent_duplicates_exactly_one_wins(gallery):
 
     def worker():
         try:
-            Gallery(gallery.path).add_example(CLASS_SYMBOLS, "same", image(0), b"png", actor=SOLO)
+            Gallery(gallery.url).add_example(CLASS_SYMBOLS, "same", image(0), b"png", actor=SOLO)
             results.append("ok")
         except GalleryError:
             results.append("dup")
@@ -171,9 +188,12 @@ def test_symbol_and_example_ids_are_never_reused(gallery):
     gallery.delete_symbol(CLASS_SYMBOLS, "star", actor=SOLO)
     gallery.add_example(CLASS_SYMBOLS, "moon", image(2), b"p2", actor=SOLO)
     assert gallery.symbols(CLASS_SYMBOLS)[0]["example_id"] > first
-    con = sqlite3.connect(gallery.path)
-    ids = con.execute("SELECT name, seq FROM sqlite_sequence ORDER BY name").fetchall()
-    assert dict(ids)["symbols"] == 2 and dict(ids)["examples"] == 2
+    gallery.delete_symbol(CLASS_SYMBOLS, "moon", actor=SOLO)  # now the table is empty
+    with gallery._connect() as session:
+        used = gallery._store.last_ids(session)
+    assert used["symbols"] == 2 and used["examples"] == 2 and used["owners"] == TEACHER_OWNER
+    Gallery(gallery.url).add_example(CLASS_SYMBOLS, "sun", image(3), b"p3", actor=SOLO)  # as after a restart
+    assert [(s["id"], s["example_id"]) for s in gallery.symbols(CLASS_SYMBOLS)] == [(3, 3)]
 
 
 V1_SCHEMA = """
@@ -358,3 +378,16 @@ def test_meta_round_trip(gallery):
     gallery.set_meta("k", "v1")
     gallery.set_meta("k", "v2")
     assert gallery.get_meta("k") == "v2"
+
+
+def test_an_index_sees_a_write_made_through_another_gallery_at_its_next_call(gallery):
+    """As two app servers: an index caches a set per revision, and reads the revision from the
+    database on every call, so a symbol registered elsewhere is there at the next call; with no
+    write in between, nothing is read or embedded again."""
+    m = FakeMatcher()
+    index = ReferenceIndex(gallery)
+    assert len(index.references(CLASS_SYMBOLS, m).example_ids) == 0
+    Gallery(gallery.url).add_example(CLASS_SYMBOLS, "star", image(1), b"p", actor=SOLO)  # the other server
+    assert list(index.references(CLASS_SYMBOLS, m).symbols) == ["star"]
+    calls = m.calls
+    assert list(index.references(CLASS_SYMBOLS, m).symbols) == ["star"] and m.calls == calls

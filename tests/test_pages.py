@@ -1,4 +1,5 @@
 """Every page under Streamlit's AppTest (the canvas reports no image there: image_data is None)."""
+import numpy as np
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -6,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 from conftest import ROOT, SHAPES, sketch
 from siamese.classroom import SOLO
 from siamese.gallery import CLASS_SYMBOLS, Gallery
-from siamese.matching import register_sketch
+from siamese.matching import match_sketch, register_sketch
 from siamese.preprocess import to_model_input
 
 
@@ -97,6 +98,126 @@ def test_draw_page_with_a_broken_model_says_so(offline, monkeypatch, tmp_path):
     monkeypatch.setenv("SIAMESE_MODEL", str(bad))
     at = app("pages/1_Draw_and_match.py")
     assert "could not be loaded" in texts(at) and "not a loadable Keras model" in texts(at)
+
+
+STAR_START = [SHAPES["star"][0][:3]]  # the star's first stroke, then the rest as a second one
+STAR_IN_TWO = STAR_START + [SHAPES["star"][0][2:]]
+
+
+def draw_on(at, strokes):
+    """What the canvas reports after ``strokes`` (None: cleared), put where the page reads it
+    under AppTest (the component reports nothing there); then rerun."""
+    if strokes:
+        at.session_state["draw_sketch"], at.session_state["draw_strokes"] = sketch(strokes), len(strokes)
+    else:
+        at.session_state["draw_sketch"], at.session_state["draw_strokes"] = None, 0
+    return at.run()
+
+
+def match_list(at):
+    """The match list's entries, as shown: ``["star\nd = 0.93", ...]``."""
+    return [t.value for t in at.text if "\nd = " in t.value]
+
+
+def the_map(at):
+    """``(spec, {dataset name: pyarrow table})`` of the Draw page's embedding map."""
+    import json
+
+    import pyarrow as pa
+
+    (chart,) = at.get("vega_lite_chart")
+    return json.loads(chart.proto.spec), {d.name: pa.ipc.open_stream(d.data.data).read_all()
+                                          for d in chart.proto.datasets}
+
+
+def test_draw_page_keeps_the_guess_after_each_stroke_until_cleared(offline):
+    """Stroke 1 (a star's first stroke), stroke 2 (the star): the history shows both guesses, the
+    second "star"; an undo drops the second, a clear drops all and shows the empty-sketch help."""
+    add_symbol("star", SHAPES["star"])
+    add_symbol("ring", SHAPES["zero"])
+    add_symbol("bar", SHAPES["one"])
+    at = app("pages/1_Draw_and_match.py")
+    assert not [t for t in at.text if t.value.startswith("After stroke")]
+    draw_on(at, STAR_START)
+    first = match_list(at)[0]
+    first_name, first_d = first.split("\nd = ")
+    assert [t.value for t in at.text if t.value.startswith("After")] == [f"After stroke 1: {first_name} at {first_d}"]
+    draw_on(at, STAR_IN_TWO)
+    best, d = match_list(at)[0].split("\nd = ")
+    assert best == "star" and at.metric[0].value == "star"
+    assert (f"After stroke 1: {first_name} at {first_d}; stroke 2: star at {d}"
+            in [t.value for t in at.text])
+    draw_on(at, STAR_START)  # undo
+    assert f"After stroke 1: {first_name} at {first_d}" in [t.value for t in at.text]
+    assert not [t for t in at.text if "stroke 2" in t.value]
+    draw_on(at, None)  # clear
+    assert "Empty sketch" in texts(at) and not [t for t in at.text if "stroke" in t.value]
+    assert not match_list(at)
+    draw_on(at, STAR_IN_TWO)  # a new drawing starts a new history
+    assert [t.value for t in at.text if t.value.startswith("After")] == [f"After stroke 2: star at {d}"]
+
+
+def test_draw_page_map_same_points_every_rerun_and_the_sketch_where_the_projection_puts_it(offline):
+    """The map's references are the set's PCA points, labelled once per symbol; a stroke changes
+    neither them (the same bytes) nor the chart's spec, only the sketch's diamond, which is the
+    same projection of the sketch's embedding, and the rules to the references the list shows."""
+    from siamese import load_matcher
+    from siamese.embedding_map import fit_map
+    from siamese.index import ReferenceIndex
+
+    for name, shape in (("star", "star"), ("ring", "zero"), ("bar", "one"), ("zig", "zigzag")):
+        add_symbol(name, SHAPES[shape])
+    at = app("pages/1_Draw_and_match.py")
+    spec, data = the_map(at)
+    assert data["sketch"].num_rows == 0 and data["links"].num_rows == 0  # nothing drawn yet
+    matcher, index = load_matcher(), ReferenceIndex(Gallery())
+    refs = index.references(CLASS_SYMBOLS, matcher)
+    emap = fit_map(refs.embeddings)
+    table = data["refs"].to_pydict()
+    assert table["symbol"] == list(refs.symbols)
+    assert table["x"] == emap.points[:, 0].tolist() and table["y"] == emap.points[:, 1].tolist()
+    assert all(u.startswith("data:image/png;base64,") for u in table["image"])
+    assert sorted(data["labels"].to_pydict()["symbol"]) == ["bar", "ring", "star", "zig"]
+    before = {d.name: d.data.data for d in at.get("vega_lite_chart")[0].proto.datasets}
+    draw_on(at, STAR_IN_TWO)
+    after_spec, data = the_map(at)
+    assert after_spec == spec
+    after = {d.name: d.data.data for d in at.get("vega_lite_chart")[0].proto.datasets}
+    assert after["refs"] == before["refs"] and after["labels"] == before["labels"]
+    result = match_sketch(sketch(STAR_IN_TWO), index, CLASS_SYMBOLS, matcher, background=255)  # as the page
+    here = data["sketch"].to_pylist()
+    assert len(here) == 1 and here[0]["what"] == "your sketch"
+    np.testing.assert_allclose([here[0]["x"], here[0]["y"]], emap.project(result.embedding), rtol=1e-6)
+    rules = data["links"].to_pylist()
+    assert len(rules) == len(match_list(at)) == 4
+    first = list(refs.example_ids).index(result.best.example_id)
+    np.testing.assert_allclose([rules[0]["x2"], rules[0]["y2"]], emap.points[first], rtol=1e-6)
+    assert "Embedding map of 4 references" in "\n".join(c.value for c in at.caption)
+
+
+def test_draw_page_is_usable_while_the_default_sets_are_prepared(offline, monkeypatch):
+    """A first start builds the default sets in the background: the page shows at once, with the
+    canvas and the sets that exist, and says the Digits set is being prepared; once built, a rerun
+    shows them and the note is gone."""
+    import threading
+    import time
+
+    import siamese.references as references
+    import ui
+
+    release = threading.Event()
+    monkeypatch.setattr(references, "seed_default_sets", lambda gallery, matcher=None: release.wait(60) and [])
+    at = app("pages/1_Draw_and_match.py")
+    assert any("being prepared" in i.value for i in at.info), texts(at)
+    assert at.selectbox[0].options == [f"{CLASS_SYMBOLS} (0 symbols)"] and "Empty sketch" in texts(at)
+    assert ui.default_sets_preparing()
+    release.set()
+    deadline = time.time() + 30
+    while ui.default_sets_preparing() and time.time() < deadline:
+        time.sleep(0.05)
+    at.run()
+    assert not any("being prepared" in i.value for i in at.info)
+    assert not ui.default_sets_preparing()
 
 
 def run_until(at, text, timeout=240):
@@ -283,10 +404,9 @@ def test_a_failed_start_is_retried_not_remembered(offline, real_data_dir, tmp_pa
     at.run()  # within the back-off: the failure is served from memory, nothing is retried yet
     assert "MNIST digits are not available" in texts(at) and "could not be loaded" in texts(at)
     monkeypatch.setattr(ui, "RETRY_AFTER_S", 0.0)
-    at.run()
+    at = run_until(at, "Digits: 10 symbols, 500 references")  # built in the background, as on a first start
     body = texts(at)
     assert "not available" not in body and "could not be loaded" not in body, body
-    assert "Digits: 10 symbols, 500 references" in body
 
 
 def test_train_page_pairs_appear_once_mnist_is_in_place(offline, real_data_dir, tmp_path, monkeypatch):

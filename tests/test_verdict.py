@@ -51,10 +51,11 @@ def test_literal_keeps_markdown_and_backticks_inert():
     assert ui.literal("a``b") == "``` a``b ```"  # a fence longer than any run inside
 
 
-def test_draw_page_shows_the_calibrated_verdict(offline, monkeypatch):
+def test_draw_page_shows_the_calibrated_verdict(offline):
     """Two symbols registered (one named like Markdown), a redrawn star on the canvas: the page
     shows exactly the core's sentence for that result, with the name as a code span, and the
-    numbers behind it. The canvas reports nothing under AppTest, so the page's canvas is replaced."""
+    numbers behind it. The canvas reports nothing under AppTest, so the sketch is put where the
+    page reads it (``ui.sketch_ui``)."""
     import ui
     from siamese import load_matcher
     from siamese.classroom import SOLO
@@ -68,8 +69,9 @@ def test_draw_page_shows_the_calibrated_verdict(offline, monkeypatch):
         register_sketch(sketch(SHAPES[shape]), Gallery(), CLASS_SYMBOLS, name, matcher, actor=SOLO)
     drawn = sketch([[(0.5 + (x - 0.5) * 0.85 + 0.03, 0.5 + (y - 0.5) * 0.85) for x, y in s] for s in SHAPES["star"]],
                    width=12)
-    monkeypatch.setattr(ui, "canvas_ui", lambda key, **kw: drawn)
     at = app("pages/1_Draw_and_match.py")
+    at.session_state["draw_sketch"], at.session_state["draw_strokes"] = drawn, 2  # where the page reads the canvas
+    at.run()
     expected = match_sketch(drawn, ReferenceIndex(Gallery()), CLASS_SYMBOLS, matcher, background=ui.CANVAS_BACKGROUND)
     assert expected.verdict == Verdict.MATCH and expected.best.symbol == "**star**" and expected.confidence
     shown = [e.value for e in at.success]  # the warnings say the datasets are missing (offline)

@@ -1,0 +1,186 @@
+"""The Compare page under Streamlit's AppTest. The canvas reports no image there (image_data is
+None), so the sketches go in through the session state, as the Register page's carried sketch does."""
+import json
+import shutil
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT, SHAPES, sketch
+from siamese.sketch_pair import compare_sketches
+
+PAGE = "pages/5_Compare_two_sketches.py"
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """No dataset and no network: the page needs neither."""
+    import keras
+    monkeypatch.setenv("SIAMESE_DATA_DIR", str(tmp_path / "no-data"))
+    monkeypatch.setattr(keras.utils, "get_file", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+
+
+HISTOGRAMS = {  # hand-made: same-symbol pairs around 2, different-symbol pairs around 5 (0.5-wide bins)
+    "bin_edges": [0.5 * i for i in range(15)],
+    "sets": {"omniglot": {"title": "Omniglot characters", "source": "Omniglot test pairs",
+                          "same": [0, 1, 4, 9, 9, 4, 1, 0, 0, 0, 0, 0, 0, 0],
+                          "different": [0, 0, 0, 0, 0, 1, 2, 4, 8, 9, 8, 4, 2, 1]},
+             "mnist": {"title": "MNIST digits", "source": "MNIST test digits",
+                       "same": [0, 0, 2, 6, 9, 6, 2, 1, 0, 0, 0, 0, 0, 0],
+                       "different": [0, 0, 0, 0, 1, 2, 4, 8, 9, 8, 4, 2, 1, 0]}}}
+
+
+@pytest.fixture
+def model(monkeypatch, tmp_path, matcher):
+    """The shipped model served from a copy whose card has the histograms above (whatever state the
+    shipped card is in); ``model(histograms=False)`` serves it with a card without them."""
+    from siamese.matcher import file_model_id
+    from siamese.paths import SHIPPED_MODEL
+
+    def serve(histograms=True):
+        path = tmp_path / "model.keras"
+        shutil.copy(SHIPPED_MODEL, path)
+        card = {k: v for k, v in matcher.card.items() if k != "distance_histograms"}
+        if histograms:
+            card["distance_histograms"] = {"model_id": file_model_id(path), **HISTOGRAMS}
+        path.with_suffix(".json").write_text(json.dumps(card))
+        monkeypatch.setenv("SIAMESE_MODEL", str(path))
+    serve()
+    return serve
+
+
+def page(a=None, b=None):
+    """The Compare page with sketch A and B (canvas RGBA images, or None for an untouched canvas)."""
+    import ui
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    ui._failures.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page(PAGE)
+    for key, image in (("compare_a_sketch", a), ("compare_b_sketch", b)):
+        if image is not None:
+            at.session_state[key] = image
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(at):
+    return "\n".join([m.value for m in at.markdown] + [e.value for e in at.info] + [e.value for e in at.warning]
+                     + [e.value for e in at.error] + [e.value for e in at.success] + [t.value for t in at.text]
+                     + [c.value for c in at.caption])
+
+
+def charts(at):
+    """Each Altair chart as ``(spec, [data frames of its layers])``."""
+    import pyarrow as pa
+    return [(json.loads(c.proto.spec), [pa.ipc.open_stream(d.data.data).read_all().to_pandas()
+                                        for d in c.proto.datasets]) for c in at.get("vega_lite_chart")]
+
+
+def labels(chart):
+    """The text labels a chart draws (its rules' labels)."""
+    return [x for frame in chart[1] if "label" in frame for x in frame["label"]]
+
+
+def test_untouched_canvases_say_both_are_empty_and_how_to_get_a_run(offline, model, matcher):
+    at = page()
+    body = texts(at)
+    assert "Both canvases: Empty sketch" in body
+    assert not at.metric and not at.success and not at.warning
+    assert "No run of the three variants yet" in body and "Train them on the Train page" in body
+    assert [s.label for s in at.sidebar.slider] == ["Pen width (pixels)"]  # one pen for both canvases
+    assert len(charts(at)) == 1 and labels(charts(at)[0]) == [f"threshold {matcher.threshold:.2f}"]
+
+
+@pytest.mark.parametrize("a, b, missing, present", [("star", None, "Sketch B (right)", "Sketch A (left)"),
+                                                     (None, "star", "Sketch A (left)", "Sketch B (right)")])
+def test_one_empty_canvas_is_named(offline, model, a, b, missing, present):
+    at = page(*(sketch(SHAPES[s]) if s else None for s in (a, b)))
+    body = texts(at)
+    assert f"{missing}: Empty sketch" in body and f"{present}:" not in body
+    assert not at.metric
+    assert len(at.get("image")) == 1  # the sketch that is there shows its 28x28 input
+
+
+def test_two_drawings_of_one_symbol_show_their_distance_same_and_the_chart(offline, model, matcher):
+    a, b = sketch(SHAPES["seven"], width=12), sketch(SHAPES["seven"])
+    expected = compare_sketches(a, b, matcher, background=255)
+    at = page(a, b)
+    assert at.metric[0].label == "Distance between A and B" and at.metric[0].value == f"{expected.distance:.2f}"
+    assert at.success[0].value.startswith("**Same symbol**") and f"{matcher.threshold:.2f}" in at.success[0].value
+    assert len(at.get("image")) == 2  # both model inputs
+    spec, frames = charts(at)[0]
+    assert [layer["mark"]["type"] for layer in spec["layer"]].count("rule") == 2  # the threshold and the pair
+    assert labels(charts(at)[0]) == [f"threshold {matcher.threshold:.2f}", f"your sketches {expected.distance:.2f}"]
+    rules = [frame["at"][0] for frame in frames if "at" in frame]
+    assert rules == [pytest.approx(matcher.threshold), pytest.approx(expected.distance)]
+    assert "land farther apart than your two sketches" in texts(at)
+
+
+def test_two_different_symbols_are_different_and_the_pairs_can_be_digits(offline, model):
+    at = page(sketch(SHAPES["star"]), sketch(SHAPES["one"]))
+    assert at.warning[0].value.startswith("**Different symbols**")
+    assert at.radio(key="compare_pairs_of").options == ["pairs of Omniglot characters", "pairs of MNIST digits"]
+    omniglot = charts(at)[0][1][0]
+    at.radio(key="compare_pairs_of").set_value("mnist").run()
+    mnist = charts(at)[0][1][0]
+    assert mnist["share"].tolist() == [c / 26 for c in HISTOGRAMS["sets"]["mnist"]["same"]] + [
+        c / 39 for c in HISTOGRAMS["sets"]["mnist"]["different"]]
+    assert not mnist.equals(omniglot) and "MNIST test digits" in texts(at)
+    for bars in (omniglot, mnist):  # each kind's shares sum to 1
+        assert bars.groupby("pairs")["share"].sum().tolist() == [pytest.approx(1.0)] * 2
+
+
+def test_a_model_without_histograms_still_gives_distance_and_verdict(offline, model):
+    model(histograms=False)
+    at = page(sketch(SHAPES["star"]), sketch(SHAPES["star"], width=12))
+    assert at.metric and at.success[0].value.startswith("**Same symbol**")
+    assert "no distance histograms" in texts(at) and "python -m siamese distance-histograms" in texts(at)
+    assert not [spec for spec, _ in charts(at) if "share of pairs" in json.dumps(spec)]
+
+
+@pytest.fixture
+def saved_run():
+    """A short run of the three variants, kept where the job keeps the last run."""
+    import numpy as np
+
+    from siamese.compare import PRESETS, compare_variants, save_run
+    from siamese.pairs import PairData, make_pairs
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 40)
+    images = rng.random((80, 28, 28)).astype(np.float32) * 0.3
+    images[labels == 0, :14] += 0.7
+    images[labels == 1, 14:] += 0.7
+    pairs = PairData(make_pairs(images, labels, rng), make_pairs(images, labels, rng), "tiny")
+    return save_run(compare_variants(pairs, epochs=1, batch_size=16), PRESETS["classroom"])
+
+
+def test_the_last_runs_three_models_answer_for_the_same_two_sketches(offline, model, saved_run):
+    at = page(sketch(SHAPES["seven"]), sketch(SHAPES["zero"]))
+    body = texts(at)
+    assert "No run of the three variants" not in body
+    assert "With A and B swapped: Separate towers + concat" in body
+    assert "The models of the last run on the Train page (MNIST digit pairs, 5 epochs of batch 64" in body
+    bars = [frames[0] for spec, frames in charts(at) if "probability of" in json.dumps(spec)]
+    assert len(bars) == 1
+    assert bars[0]["variant"].tolist() == ["Separate towers + concat", "Shared tower + concat",
+                                           "Shared tower + distance (Siamese)"]
+    assert ((bars[0]["p"] >= 0) & (bars[0]["p"] <= 1)).all()
+    assert bars[0]["says"].tolist() == ["same" if p >= 0.5 else "different" for p in bars[0]["p"]]
+
+
+def test_the_three_models_wait_for_two_sketches(offline, model, saved_run):
+    at = page(sketch(SHAPES["seven"]))
+    assert "Draw on both canvases to ask the three models" in texts(at)
+
+
+def test_a_damaged_run_file_is_reported(offline, model):
+    from siamese.compare import last_run_path
+    last_run_path().parent.mkdir(parents=True, exist_ok=True)
+    last_run_path().write_bytes(b"not a run")
+    at = page(sketch(SHAPES["seven"]), sketch(SHAPES["zero"]))
+    assert "The last training run could not be read" in texts(at) and "train again" in texts(at)
+    assert at.metric  # the distance is still there
