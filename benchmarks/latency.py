@@ -1,10 +1,10 @@
 """Latency of Draw & match as a person feels it: the pen lifts (mouse-up on the canvas) → the match
 list has changed on screen. Prints numbers; asserts nothing (machines here are noisy).
 
-    python benchmarks/latency.py                 # 1, 5 and 20 simultaneous users (about 6 minutes)
+    python benchmarks/latency.py                 # all below: 1, 5 and 20 users, start, map (about 8 minutes)
     python benchmarks/latency.py users 1         # one user alone, 40 timed strokes
     python benchmarks/latency.py users 5 --strokes 8
-    python benchmarks/latency.py start           # cold start: `streamlit run` → usable Draw page
+    python benchmarks/latency.py start           # cold start: `streamlit run` → canvas, first answer
     python benchmarks/latency.py map             # what the embedding map adds per rerun
 
 ``users N``: one app server on 127.0.0.1 (a fresh SIAMESE_HOME, the default sets built before timing)
