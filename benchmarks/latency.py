@@ -157,16 +157,10 @@ async def stroke(page, box, points):
     await page.mouse.up()
 
 
-async def idle(page, quiet_s=0.3, timeout=TIMEOUT_S):
-    """Until the app has shown no "running" status for ``quiet_s`` seconds."""
-    deadline, quiet_since = time.perf_counter() + timeout, None
-    while time.perf_counter() < deadline:
-        running = await page.locator("[data-testid='stStatusWidget']").count()
-        now = time.perf_counter()
-        quiet_since = None if running else (quiet_since or now)
-        if quiet_since and now - quiet_since >= quiet_s:
-            return
-        await asyncio.sleep(0.05)
+async def idle(page):
+    """Until the app has shown no "running" status for 0.3 s (or :data:`TIMEOUT_S` passed)."""
+    from browser import settle
+    await settle(page, 0.3, TIMEOUT_S)
 
 
 async def changed_after(page, t_up: float, before: str, timeout=TIMEOUT_S):

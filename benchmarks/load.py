@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from browser import (CHROMIUM, CHROMIUM_ARGS, app_server, cpu_seconds, free_port, server_pid,  # noqa: E402
-                     server_rss_mb)
+                     server_rss_mb, settle)
 
 PASSCODE = "load-test"
 STROKE_EVERY_S = 5.0
@@ -191,18 +191,6 @@ async def wait_text(page, text, timeout=180):
             return time.perf_counter()
         await asyncio.sleep(0.1)
     raise TimeoutError(f"{text!r} did not appear")
-
-
-async def settle(page, quiet_s=0.5):
-    """Until the app has not been running for ``quiet_s`` seconds (every rerun done)."""
-    quiet_since = None
-    while True:
-        running = await page.locator("[data-testid='stStatusWidget']").count()
-        now = time.perf_counter()
-        quiet_since = None if running else (quiet_since or now)
-        if quiet_since and now - quiet_since >= quiet_s:
-            return
-        await asyncio.sleep(0.05)
 
 
 async def join(page, url, name):

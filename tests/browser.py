@@ -153,3 +153,19 @@ def delete_symbol(page, gone: str, kept: str) -> str:
     body = wait_for_text(page, kept)
     assert gone not in body
     return body
+
+
+async def settle(page, quiet_s: float = 0.5, timeout: float | None = None) -> None:
+    """Until the app has shown no "running" status for ``quiet_s`` seconds (every rerun done), or
+    ``timeout`` seconds have passed (None: no limit). For Playwright's async API (the benchmarks)."""
+    import asyncio
+
+    deadline = None if timeout is None else time.perf_counter() + timeout
+    quiet_since = None
+    while deadline is None or time.perf_counter() < deadline:
+        running = await page.locator("[data-testid='stStatusWidget']").count()
+        now = time.perf_counter()
+        quiet_since = None if running else (quiet_since or now)
+        if quiet_since and now - quiet_since >= quiet_s:
+            return
+        await asyncio.sleep(0.05)
