@@ -5,7 +5,7 @@ import streamlit as st
 
 def home():
     import ui  # TensorFlow loads here, after the navigation is known
-    from siamese.references import DIGITS_SET
+    from siamese.gallery.defaults import DIGITS_SET
 
     st.title("One-shot learning with Siamese networks")
     st.markdown(

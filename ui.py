@@ -16,9 +16,9 @@ import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from siamese import load_matcher  # noqa: E402
-from siamese.gallery import Gallery  # noqa: E402
-from siamese.index import ReferenceIndex  # noqa: E402
-from siamese.preprocess import to_display  # noqa: E402
+from siamese.gallery.gallery import Gallery  # noqa: E402
+from siamese.search.index import ReferenceIndex  # noqa: E402
+from siamese.data.preprocess import to_display  # noqa: E402
 
 def _keep_keras_state_between_runs() -> None:
     """Stop Streamlit from clearing Keras's global state after every script run.
@@ -121,7 +121,7 @@ def get_matcher():
 
 def model_picker_ui() -> None:
     """Sidebar choice between the shipped model and models trained in the app."""
-    from siamese.user_models import available_models
+    from siamese.embedding.user_models import available_models
 
     models = available_models()
     if len(models) < 2 or os.environ.get("SIAMESE_MODEL"):
@@ -160,7 +160,7 @@ def _live_gallery():
     """``((gallery, index), None)``, or ``(None, message)`` when the database does not answer: one
     cheap query on every call says whether it does (a database lost in the middle of a session is
     noticed at the next rerun), and a failure is served from memory for ``RETRY_AFTER_S``."""
-    from siamese.gallery import CLASS_SYMBOLS
+    from siamese.gallery.schema import CLASS_SYMBOLS
 
     home, url = _gallery_location()
 
@@ -205,7 +205,7 @@ class _MatcherWhenLoaded:
 
 
 class _DefaultSetsBuild:
-    """One build of the default reference sets (:func:`siamese.references.seed_default_sets`) in
+    """One build of the default reference sets (:func:`siamese.gallery.defaults.seed_default_sets`) in
     a thread of its own, so that the first page of a first start does not wait for it, nor a later
     start for the model (the sets exist: nothing is embedded).
 
@@ -217,7 +217,7 @@ class _DefaultSetsBuild:
     """
 
     def __init__(self, gallery: Gallery, model_path):
-        from siamese.references import seed_default_sets  # imported here, not in the thread
+        from siamese.gallery.defaults import seed_default_sets  # imported here, not in the thread
 
         self.done, self.problems = threading.Event(), []
         matcher = _MatcherWhenLoaded(model_path)
@@ -402,14 +402,14 @@ def in_class() -> bool:
 
 def symbol_label(name: str, owner_name: str, set_name: str) -> str:
     """How a symbol is shown: "star · Ana" in a class's Class symbols, else its name."""
-    from siamese.gallery import CLASS_SYMBOLS
+    from siamese.gallery.schema import CLASS_SYMBOLS
 
     return f"{name} · {owner_name}" if in_class() and set_name == CLASS_SYMBOLS else name
 
 
 def _join() -> None:
     """Join button callback: a new student identity, its token in the URL."""
-    from siamese.gallery import GalleryError
+    from siamese.gallery.errors import GalleryError
 
     state = st.session_state
     try:
@@ -754,12 +754,12 @@ MAP_TOOLTIP_CSS = "<style>#vg-tooltip-element img { width: 84px; image-rendering
 
 @functools.lru_cache(maxsize=20_000)
 def _tooltip_png(stored: bytes) -> str:
-    """A stored model input (784 bytes, :func:`siamese.gallery.input_to_bytes`) as a data URL of a
+    """A stored model input (784 bytes, :func:`siamese.gallery.gallery.input_to_bytes`) as a data URL of a
     4-grey PNG, about 250 bytes (a set's images travel with every stroke's map), dark ink on white.
     Cached by content: a new revision of a set encodes only its new examples."""
     from PIL import Image
 
-    from siamese.gallery import bytes_to_input
+    from siamese.data.codec import bytes_to_input
 
     grey = Image.fromarray(np.round(255 * (1 - bytes_to_input(stored))).astype(np.uint8)).quantize(4)
     return png_data_url(_png_bytes(grey))
@@ -778,8 +778,8 @@ _maps_lock = threading.Lock()
 
 
 def _set_map(refs, set_name: str, gallery: Gallery, labels_by_owner: bool):
-    """The embedding map of one version of a set (:func:`siamese.embedding_map.fit_map`) with its
-    chart data, computed once per :class:`siamese.index.References` object, which the index keeps
+    """The embedding map of one version of a set (:func:`siamese.search.embedding_map.fit_map`) with its
+    chart data, computed once per :class:`siamese.search.index.References` object, which the index keeps
     one of per (set id, revision, model id, owner): every session and rerun draws the same points,
     no rerun converts them again, and asking costs no database query. Only the last 16 are kept.
 
@@ -794,7 +794,7 @@ def _set_map(refs, set_name: str, gallery: Gallery, labels_by_owner: bool):
     import pandas as pd
     from streamlit import dataframe_util
 
-    from siamese.embedding_map import fit_map
+    from siamese.search.embedding_map import fit_map
 
     key = (id(refs), labels_by_owner)
     with _maps_lock:
@@ -895,7 +895,7 @@ def _sketch_rows(sketch, nearest, domain):
 
 def embedding_map_ui(set_name: str, gallery: Gallery, index: ReferenceIndex, matcher, owner: int | None,
                      result) -> None:
-    """The embedding map of the chosen set, with the sketch where it lands (:mod:`siamese.embedding_map`).
+    """The embedding map of the chosen set, with the sketch where it lands (:mod:`siamese.search.embedding_map`).
 
     Arguments:
         set_name, owner: the set matched against, and its "only mine" owner (None: all of it);
@@ -904,7 +904,7 @@ def embedding_map_ui(set_name: str, gallery: Gallery, index: ReferenceIndex, mat
     """
     import copy
 
-    from siamese.gallery import CLASS_SYMBOLS
+    from siamese.gallery.schema import CLASS_SYMBOLS
 
     refs = result.references if result.references is not None else index.references(set_name, matcher, owner)
     if len(refs.example_ids) == 0:
@@ -946,14 +946,14 @@ def require_matcher(picker: bool = True):
 @st.cache_resource
 def training_job():
     """The server-wide training job: one comparison at a time, shared by all sessions."""
-    from siamese.compare import TrainingJob
+    from siamese.lecture.training import TrainingJob
     return TrainingJob()
 
 
 @st.cache_resource
 def variant_summaries() -> dict:
     """``{key: (name, parameters, Keras summary text)}`` for the lecture's three variants."""
-    from siamese.models import VARIANTS
+    from siamese.lecture.models import VARIANTS
     out = {}
     for key, (name, build) in VARIANTS.items():
         model, lines = build(), []
@@ -964,8 +964,8 @@ def variant_summaries() -> dict:
 
 @st.cache_data(show_spinner=False)
 def _peek_pairs(n: int, seed: int, data: str):
-    from siamese.data import load_mnist
-    from siamese.pairs import make_pairs
+    from siamese.data.datasets import load_mnist
+    from siamese.lecture.pairs import make_pairs
 
     _, (x, y) = load_mnist()  # raises DatasetError, which is not cached
     left, right, same = make_pairs(x[:200], y[:200], np.random.default_rng(seed))
@@ -1009,7 +1009,7 @@ def history_charts(epochs, batches) -> None:
 
 @st.cache_resource(show_spinner="Loading the Omniglot evaluation alphabets…")
 def _evaluation_resource(data: str):
-    from siamese.data import load_omniglot
+    from siamese.data.datasets import load_omniglot
     return load_omniglot("evaluation")  # raises DatasetError, which is not cached
 
 
@@ -1066,7 +1066,7 @@ def distance_chart(histogram, distance: float | None, threshold: float):
     """Where one pair's distance falls among same-symbol and different-symbol pairs.
 
     Arguments:
-        histogram: a :class:`siamese.distance_stats.PairHistogram`.
+        histogram: a :class:`siamese.measure.histograms.PairHistogram`.
         distance: the pair's Euclidean distance (a solid black rule), or None (no rule).
         threshold: the model's pair threshold (a dashed grey rule).
 
@@ -1078,7 +1078,7 @@ def distance_chart(histogram, distance: float | None, threshold: float):
     import altair as alt
     import pandas as pd
 
-    from siamese.distance_stats import DIFFERENT, SAME
+    from siamese.measure.histograms import DIFFERENT, SAME
 
     top = max(float(histogram.edges[-1]), threshold, distance or 0.0) * 1.02
     x_scale = alt.Scale(domain=[0, top], nice=False)
@@ -1109,9 +1109,9 @@ def pair_verdict_ui(pair) -> None:
     sketch is missing, and why).
 
     Arguments:
-        pair: a :class:`siamese.sketch_pair.SketchPair`.
+        pair: a :class:`siamese.compare.SketchPair`.
     """
-    from siamese.sketch_pair import NAMES, PairVerdict
+    from siamese.compare import NAMES, PairVerdict
 
     if pair.verdict is PairVerdict.INCOMPLETE:
         st.info(pair.missing())
@@ -1138,9 +1138,9 @@ def distance_chart_ui(pair, matcher) -> None:
     whose card has no histograms, how to add them.
 
     Arguments:
-        pair: a :class:`siamese.sketch_pair.SketchPair`; matcher: the model that measured it.
+        pair: a :class:`siamese.compare.SketchPair`; matcher: the model that measured it.
     """
-    from siamese.distance_stats import COMMAND, DistanceHistograms
+    from siamese.measure.histograms import COMMAND, DistanceHistograms
 
     try:
         histograms = DistanceHistograms.from_card(matcher.card, matcher.model_id)
@@ -1175,20 +1175,20 @@ def distance_chart_ui(pair, matcher) -> None:
 def _pair_run_resource(path: str, mtime_ns: int, size: int):
     """The saved run and its Keras models, once per file version (shared by all sessions), with a
     lock that serialises calls of the models."""
-    from siamese.compare import load_run
+    from siamese.lecture.training import load_run
 
     run = load_run(path)
     return run, run.models(), threading.Lock()
 
 
 def last_pair_run():
-    """The last pair-training run kept on this server (:func:`siamese.compare.save_run`).
+    """The last pair-training run kept on this server (:func:`siamese.lecture.training.save_run`).
 
     Returns:
         ``(run, models, lock, None)``, ``(None, None, None, None)`` when there is no run yet, or
         ``(None, None, None, message)`` when the file cannot be read.
     """
-    from siamese.compare import last_run_path
+    from siamese.lecture.training import last_run_path
 
     path = last_run_path()
     try:
@@ -1206,7 +1206,7 @@ def same_probability_chart(probabilities: dict):
     """Each variant's probability of "same" for the two sketches, as horizontal bars.
 
     Arguments:
-        probabilities: ``{variant key: (p(a, b), p(b, a))}`` (:func:`siamese.compare.same_probabilities`).
+        probabilities: ``{variant key: (p(a, b), p(b, a))}`` (:func:`siamese.lecture.training.same_probabilities`).
 
     Returns:
         an Altair layer chart: one bar per variant in [0, 1], coloured by what it says at 0.5
@@ -1215,7 +1215,7 @@ def same_probability_chart(probabilities: dict):
     import altair as alt
     import pandas as pd
 
-    from siamese.models import VARIANTS
+    from siamese.lecture.models import VARIANTS
 
     rows = pd.DataFrame([{"variant": VARIANTS[k][0], "p": p, "says": "same" if p >= 0.5 else "different",
                           "label": f"{100 * p:.0f}%"} for k, (p, _) in probabilities.items()])
@@ -1235,12 +1235,12 @@ def pair_models_ui(pair, train_page: str) -> None:
     get such a run.
 
     Arguments:
-        pair: a :class:`siamese.sketch_pair.SketchPair`; its model inputs go to the pair models.
+        pair: a :class:`siamese.compare.SketchPair`; its model inputs go to the pair models.
         train_page: the Train page's script path, for the link.
     """
-    from siamese.compare import same_probabilities
-    from siamese.models import VARIANTS
-    from siamese.sketch_pair import PairVerdict
+    from siamese.lecture.training import same_probabilities
+    from siamese.lecture.models import VARIANTS
+    from siamese.compare import PairVerdict
 
     running = training_job().snapshot().running
     run, models, lock, problem = last_pair_run()

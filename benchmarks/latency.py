@@ -369,7 +369,7 @@ MAP_SCRIPT = """
 import time
 import streamlit as st
 import ui
-from siamese.gallery import Gallery
+from siamese.gallery.gallery import Gallery
 from siamese.matching import match_sketch
 matcher, gallery = ui.require_matcher(), Gallery()
 for name in st.session_state["sets"]:
@@ -389,9 +389,10 @@ def bench_map(sizes=(100, 500, 1_000), reruns: int = 30) -> None:
 
     from run import canvas_sketch
     from siamese import load_matcher
-    from siamese.gallery import Gallery, SetKind, thumbnail_png
-    from siamese.index import embed_for_storage
-    from siamese.preprocess import to_display, to_model_input
+    from siamese.gallery.gallery import Gallery, SetKind
+    from siamese.data.codec import thumbnail_png
+    from siamese.search.index import embed_for_storage
+    from siamese.data.preprocess import to_display, to_model_input
 
     with tempfile.TemporaryDirectory() as home:
         os.environ["SIAMESE_HOME"] = home

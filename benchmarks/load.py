@@ -238,7 +238,8 @@ def p50_p95(values):
 async def run(n: int, wave: int, servers: int = 0):
     from playwright.async_api import async_playwright
 
-    from siamese.gallery import CLASS_SYMBOLS, Gallery
+    from siamese.gallery.schema import CLASS_SYMBOLS
+    from siamese.gallery.gallery import Gallery
 
     with tempfile.TemporaryDirectory() as home:
         env = {"SIAMESE_HOME": home, "SIAMESE_TEACHER_PASSCODE": PASSCODE}

@@ -17,7 +17,7 @@ on MNIST test digits and on real pen digits (UNIPEN) drawn as canvas sketches.
 - ratio: nearest over second-nearest symbol distance, at 5% never-seen acceptance on validation
   (a one-symbol set falls back to the single-pair threshold);
 - combination: nearest-of-m threshold and ratio, both;
-- per-set (the app's rule, :mod:`siamese.openset`), calibrated by ``python -m siamese
+- per-set (the app's rule, :mod:`siamese.search.openset`), calibrated by ``python -m siamese
   calibrate-openset``.
 Everything that calibrates a rule uses validation data (held-out background alphabets, MNIST
 training digits); the evaluation alphabets, MNIST test digits and UNIPEN digits only measure.
@@ -37,13 +37,13 @@ os.environ["SIAMESE_HOME"] = tempfile.mkdtemp()  # a throw-away gallery for the 
 import numpy as np  # noqa: E402
 
 from siamese import load_matcher  # noqa: E402
-from siamese.data import load_mnist, load_omniglot, split_background  # noqa: E402
-from siamese.evaluation import wilson_interval  # noqa: E402
-from siamese.openset import NoveltyCalibration, pool_embeddings  # noqa: E402
-from siamese.openset_calibration import (SetTrial, alphabet_trials, measure, nearest_two,  # noqa: E402
+from siamese.data.datasets import load_mnist, load_omniglot, split_background  # noqa: E402
+from siamese.fewshot.evaluation import wilson_interval  # noqa: E402
+from siamese.search.openset import NoveltyCalibration, pool_embeddings  # noqa: E402
+from siamese.measure.calibration import (SetTrial, alphabet_trials, measure, nearest_two,  # noqa: E402
                                          per_set_rule, roc_auc, symbol_trials)
-from siamese.preprocess import batch_to_model_input  # noqa: E402
-from siamese.references import DIGIT_REFERENCES, digit_reference_indices  # noqa: E402
+from siamese.data.preprocess import batch_to_model_input  # noqa: E402
+from siamese.gallery.defaults import DIGIT_REFERENCES, digit_reference_indices  # noqa: E402
 
 ## Hyperparameters
 SEED = 0
@@ -169,7 +169,7 @@ for kind, trials in KINDS.items():
 
 print("\nHow sure the app's verdicts are (share of sketches, %: match sure / probably / not sure (may be new, or which "
       "one) | new not sure / probably / sure):")
-from siamese.openset import Confidence, judge, set_novelty  # noqa: E402
+from siamese.search.openset import Confidence, judge, set_novelty  # noqa: E402
 
 ORDER = [(True, Confidence.SURE), (True, Confidence.LIKELY), (True, Confidence.UNSURE), (False, Confidence.UNSURE),
          (False, Confidence.LIKELY), (False, Confidence.SURE)]
@@ -199,7 +199,7 @@ print("|---|---|---|")
 
 
 def medoids(k, among):
-    """k medoids per digit among training indices ``among``, as siamese.references chooses them."""
+    """k medoids per digit among training indices ``among``, as siamese.gallery.defaults chooses them."""
     out = []
     for d in range(10):
         idx = among[(y_train[among] == d) & ok[among]]
@@ -232,10 +232,12 @@ for k in (20, 50, 100):
 if UNIPEN.is_file():
     from conftest import pen_strokes, sketch
 
-    from siamese.gallery import DIGITS, Gallery, SetKind, thumbnail_png
-    from siamese.index import ReferenceIndex, embed_for_storage
+    from siamese.gallery.schema import DIGITS
+    from siamese.gallery.gallery import Gallery, SetKind
+    from siamese.data.codec import thumbnail_png
+    from siamese.search.index import ReferenceIndex, embed_for_storage
     from siamese.matching import Verdict, match_sketch
-    from siamese.references import digit_items
+    from siamese.gallery.defaults import digit_items
 
     gallery = Gallery()
     before = [(str(y_test[i]), test_in[i], thumbnail_png(255 - x_test[i])) for i in old_refs]

@@ -46,8 +46,8 @@ def percentiles(samples_ms):
 
 def bench_match():
     from siamese import load_matcher
-    from siamese.index import References, top_symbols
-    from siamese.preprocess import to_model_input
+    from siamese.search.index import References, top_symbols
+    from siamese.data.preprocess import to_model_input
 
     t0 = time.perf_counter()
     matcher = load_matcher()
@@ -79,7 +79,7 @@ def bench_match():
 
 def bench_embed():
     from siamese import load_matcher
-    from siamese.data import load_omniglot
+    from siamese.data.datasets import load_omniglot
 
     matcher = load_matcher()
     ev = load_omniglot("evaluation")
@@ -90,8 +90,8 @@ def bench_embed():
 
 
 def bench_train():
-    from siamese.compare import PRESETS, compare_variants, pairs_for
-    from siamese.pairs import mnist_pairs
+    from siamese.lecture.training import PRESETS, compare_variants, pairs_for
+    from siamese.lecture.pairs import mnist_pairs
 
     print("\n| setting | variant | pairs/s | seconds |")
     print("|---|---|---|---|")
@@ -139,11 +139,12 @@ def bench_memory():
     from browser import rss_mb
     from siamese import load_matcher
     from siamese.classroom import SOLO
-    from siamese.compare import compare_variants
-    from siamese.gallery import CLASS_SYMBOLS, Gallery
-    from siamese.index import ReferenceIndex
+    from siamese.lecture.training import compare_variants
+    from siamese.gallery.schema import CLASS_SYMBOLS
+    from siamese.gallery.gallery import Gallery
+    from siamese.search.index import ReferenceIndex
     from siamese.matching import match_sketch, register_sketch
-    from siamese.pairs import mnist_pairs
+    from siamese.lecture.pairs import mnist_pairs
     import tempfile
 
     matcher = load_matcher()

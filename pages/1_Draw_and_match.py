@@ -3,7 +3,8 @@ each stroke, and where the sketch lands on a map of the set."""
 import streamlit as st
 
 import ui
-from siamese.gallery import CLASS_SYMBOLS, SetKind
+from siamese.gallery.schema import CLASS_SYMBOLS
+from siamese.gallery.gallery import SetKind
 from siamese.matching import Verdict, match_sketch, verdict_details, verdict_sentence
 
 st.title("Draw & match")

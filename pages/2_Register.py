@@ -7,9 +7,11 @@ import streamlit as st
 
 import ui
 from siamese.classroom import Action, IdentityError, PermissionDenied, Role, may
-from siamese.gallery import CLASS_SYMBOLS, GalleryError, SetKind
+from siamese.gallery.schema import CLASS_SYMBOLS
+from siamese.gallery.errors import GalleryError
+from siamese.gallery.gallery import SetKind
 from siamese.matching import register_sketch
-from siamese.preprocess import to_dark_on_light, to_model_input
+from siamese.data.preprocess import to_dark_on_light, to_model_input
 
 REFUSED = (GalleryError, PermissionDenied, IdentityError)  # what the core refuses, with a message for the user
 BG = ui.CANVAS_BACKGROUND
@@ -163,7 +165,7 @@ if changeable:
             ui.error_ui("Not deleted.", state.pop("delete_error"))
 
 with st.expander("Share a reference set (export / import)"):
-    from siamese.exchange import export_set, import_set
+    from siamese.gallery.exchange import export_set, import_set
 
     user_sets = [s["name"] for s in gallery.sets() if s["kind"] == SetKind.USER]
     to_export = st.selectbox("Set to export", user_sets, key="export_set")

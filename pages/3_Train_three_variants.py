@@ -6,8 +6,8 @@ import streamlit as st
 
 import ui
 from siamese.classroom import Action, may
-from siamese.compare import DATASETS, PRESETS, JobSnapshot, JobStatus, PairTrainingSettings
-from siamese.models import VARIANTS
+from siamese.lecture.training import DATASETS, PRESETS, JobSnapshot, JobStatus, PairTrainingSettings
+from siamese.lecture.models import VARIANTS
 
 st.title("Train the three variants")
 st.markdown(

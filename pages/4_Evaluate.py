@@ -4,9 +4,9 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from siamese.episodes import PROTOCOLS
-from siamese.evaluation import confused_pairs, evaluate
-from siamese.preprocess import to_display
+from siamese.fewshot.episodes import PROTOCOLS
+from siamese.fewshot.evaluation import confused_pairs, evaluate
+from siamese.data.preprocess import to_display
 
 st.title("One-shot on never-seen alphabets")
 st.markdown(

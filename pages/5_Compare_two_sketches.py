@@ -3,7 +3,7 @@ falls among same-symbol and different-symbol pairs, and what the lecture's three
 import streamlit as st
 
 import ui
-from siamese.sketch_pair import compare_sketches
+from siamese.compare import compare_sketches
 
 TRAIN_PAGE = "pages/3_Train_three_variants.py"
 

@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import paths
+from siamese import paths
 
 
 def _bar(total: int, desc: str):
@@ -34,10 +34,10 @@ def _bar(total: int, desc: str):
 
 
 def cmd_train(args) -> None:
-    from .card import write_card
-    from .data import load_omniglot, split_background
-    from .embedding_training import Digits, TrainConfig, check_episodes, train_embedding
-    from .report import trained_embedding_card
+    from siamese.embedding.card import write_card
+    from siamese.data.datasets import load_omniglot, split_background
+    from siamese.embedding.training import Digits, TrainConfig, check_episodes, train_embedding
+    from siamese.measure.report import trained_embedding_card
 
     try:  # the settings are checked before the data is loaded, the episodes right after
         cfg = TrainConfig(episodes=args.episodes, way=args.way, queries=args.queries, seed=args.seed,
@@ -72,8 +72,8 @@ def cmd_train(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    from .matcher import load_matcher
-    from .report import evaluation_accuracy
+    from siamese.embedding.matcher import load_matcher
+    from siamese.measure.report import evaluation_accuracy
 
     matcher = load_matcher(args.model)
     bar = None
@@ -95,7 +95,7 @@ def cmd_evaluate(args) -> None:
 def cmd_compare(args) -> None:
     from dataclasses import asdict, replace
 
-    from .compare import PRESETS, Comparison, compare_variants, pairs_for
+    from siamese.lecture.training import PRESETS, Comparison, compare_variants, pairs_for
 
     sizes = {k: getattr(args, k) for k in ("epochs", "batch_size", "n_pairs") if getattr(args, k) is not None}
     try:
@@ -132,7 +132,7 @@ def cmd_compare(args) -> None:
 
 def cmd_digits_unseen(args) -> None:
     """Train on MNIST digits 0-7 only, then test one-shot recognition of 8 and 9."""
-    from .unseen_digits import run_unseen_digits
+    from siamese.measure.unseen_digits import run_unseen_digits
 
     res = run_unseen_digits(args.episodes, args.seed, log=lambda line: print(line, file=sys.stderr))
     print(f"trained on digits 0-7 ({res.n_seen:,} images, {res.train_seconds:.0f} s)")
@@ -144,15 +144,15 @@ def cmd_digits_unseen(args) -> None:
 
 
 def _card_path(args) -> Path:
-    from .card import card_path_for
+    from siamese.embedding.card import card_path_for
 
     return Path(args.card) if args.card else card_path_for(args.model or paths.SHIPPED_MODEL)
 
 
 def cmd_official_runs(args) -> None:
-    from .card import add_to_card
-    from .matcher import load_matcher
-    from .official_runs import official_runs_accuracy
+    from siamese.embedding.card import add_to_card
+    from siamese.embedding.matcher import load_matcher
+    from siamese.measure.official_runs import official_runs_accuracy
 
     res = official_runs_accuracy(load_matcher(args.model).embed_inputs)
     print(res)
@@ -163,9 +163,9 @@ def cmd_official_runs(args) -> None:
 
 
 def cmd_digit_references(args) -> None:
-    from .matcher import load_matcher
-    from .card import add_to_card
-    from .references import DIGIT_REFERENCES_FILE, digits_set_accuracy, select_digit_references
+    from siamese.embedding.matcher import load_matcher
+    from siamese.embedding.card import add_to_card
+    from siamese.gallery.defaults import DIGIT_REFERENCES_FILE, digits_set_accuracy, select_digit_references
 
     matcher = load_matcher(args.model)
     indices = select_digit_references(matcher.embed_inputs, args.per_digit, args.seed)
@@ -187,10 +187,10 @@ def cmd_digit_references(args) -> None:
 def cmd_calibrate_openset(args) -> None:
     import numpy as np
 
-    from .card import add_to_card
-    from .matcher import load_matcher
-    from .openset import POOL_FILE
-    from .openset_calibration import calibrate_open_set
+    from siamese.embedding.card import add_to_card
+    from siamese.embedding.matcher import load_matcher
+    from siamese.search.openset import POOL_FILE
+    from siamese.measure.calibration import calibrate_open_set
 
     section, pool, _ = calibrate_open_set(load_matcher(args.model).embed_inputs, seed=args.seed)
     for c, rows in section["validation"].items():
@@ -203,9 +203,9 @@ def cmd_calibrate_openset(args) -> None:
     print(f"wrote {POOL_FILE} and the open_set section of {_card_path(args)}", file=sys.stderr)
 
 def cmd_distance_histograms(args) -> None:
-    from .card import add_to_card
-    from .distance_stats import CARD_KEY, distance_histograms
-    from .matcher import load_matcher
+    from siamese.embedding.card import add_to_card
+    from siamese.measure.histograms import CARD_KEY, distance_histograms
+    from siamese.embedding.matcher import load_matcher
 
     t0 = time.perf_counter()
     matcher = load_matcher(args.model)
@@ -218,8 +218,8 @@ def cmd_distance_histograms(args) -> None:
 
 
 def cmd_db(args) -> None:
-    from .dbcopy import CopyError, copy_gallery
-    from .gallery import GalleryUnavailable
+    from siamese.gallery.dbcopy import CopyError, copy_gallery
+    from siamese.gallery.errors import GalleryUnavailable
 
     try:
         copy_gallery(args.source, args.target, replace=args.replace)
@@ -228,7 +228,7 @@ def cmd_db(args) -> None:
 
 
 def main(argv=None) -> None:
-    from .embedding_training import SHIPPED_DIGITS, TrainConfig  # no TensorFlow import: --help stays fast
+    from siamese.embedding.training import SHIPPED_DIGITS, TrainConfig  # no TensorFlow import: --help stays fast
 
     parser = argparse.ArgumentParser(prog="python -m siamese", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -311,8 +311,8 @@ def main(argv=None) -> None:
     copy.add_argument("--replace", action="store_true", help="overwrite a target that already holds a gallery")
     b.set_defaults(func=cmd_db)
     args = parser.parse_args(argv)
-    from .data import DatasetError
-    from .matcher import ModelLoadError
+    from siamese.data.datasets import DatasetError
+    from siamese.embedding.matcher import ModelLoadError
 
     try:
         args.func(args)

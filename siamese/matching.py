@@ -8,12 +8,15 @@ from enum import StrEnum
 
 import numpy as np
 
-from .classroom import Actor
-from .gallery import DIGITS, Gallery, GalleryError, SetKind, stored_input, thumbnail_png
-from .index import ReferenceIndex, References, embed_for_storage, top_symbols
-from .matcher import Matcher
-from .openset import Confidence, NoveltyCalibration, judge, novelty_of
-from .preprocess import prepare, to_dark_on_light
+from siamese.classroom import Actor
+from siamese.gallery.schema import DIGITS
+from siamese.gallery.gallery import Gallery, SetKind
+from siamese.gallery.errors import GalleryError
+from siamese.data.codec import stored_input, thumbnail_png
+from siamese.search.index import ReferenceIndex, References, embed_for_storage, top_symbols
+from siamese.embedding.matcher import Matcher
+from siamese.search.openset import Confidence, NoveltyCalibration, judge, novelty_of
+from siamese.data.preprocess import prepare, to_dark_on_light
 
 
 class Verdict(StrEnum):
@@ -44,16 +47,16 @@ class MatchResult:
         verdict: see :class:`Verdict`.
         model_input: ``(28, 28) float32`` the model saw, or None when empty.
         matches: up to k :class:`Match`, nearest first, one per symbol.
-        threshold: the "looks new" distance: this set's (:mod:`siamese.openset`) when the model
+        threshold: the "looks new" distance: this set's (:mod:`siamese.search.openset`) when the model
             card is calibrated for open sets, else the card's single threshold.
         reason: for an empty sketch, why, in a sentence for the user; else "".
-        confidence: how sure a match or "looks new" is (:func:`siamese.openset.judge`); None when
+        confidence: how sure a match or "looks new" is (:func:`siamese.search.openset.judge`); None when
             there is no verdict or the model has no open-set calibration.
         new_acceptance, known_rejection: with a confidence, the estimated share of never-seen
             sketches that land as close as this one, and of known sketches that land as far.
         embedding: the sketch's ``(d,) float32`` embedding when the model was called, else None
-            (for :mod:`siamese.embedding_map`, without embedding the sketch twice).
-        references: the :class:`siamese.index.References` it was matched against, when they
+            (for :mod:`siamese.search.embedding_map`, without embedding the sketch twice).
+        references: the :class:`siamese.search.index.References` it was matched against, when they
             were read (for the map, without asking the database for the set's revision again).
     """
     verdict: Verdict
@@ -79,9 +82,9 @@ def match_sketch(image, index: ReferenceIndex, set_name: str, matcher: Matcher, 
     Arguments:
         image: canvas RGBA ``(H, W, 4) uint8``, any accepted image, or None (canvas not ready).
             Canvas rules apply (a click or stray specks are not a symbol; see
-            :func:`siamese.preprocess.prepare`).
+            :func:`siamese.data.preprocess.prepare`).
         background: the canvas's grey level in [0, 255] when the page knows it (see
-            :func:`siamese.preprocess.ink_map`).
+            :func:`siamese.data.preprocess.ink_map`).
         owner: match only against this owner's symbols ("only mine"); None: the whole set.
 
     Returns:
@@ -179,9 +182,9 @@ def register_sketch(image, gallery: Gallery, set_name: str, name: str, matcher: 
 
     Arguments:
         image: as for :func:`match_sketch` (canvas rules apply).
-        name: the symbol's name (see :func:`siamese.gallery.clean_name`).
+        name: the symbol's name (see :func:`siamese.gallery.gallery.clean_name`).
         actor, owner: who registers, and whose existing symbol gets another example (see
-            :meth:`siamese.gallery.Gallery.add_example`).
+            :meth:`siamese.gallery.gallery.Gallery.add_example`).
 
     Returns:
         :class:`Registered`.

@@ -85,14 +85,14 @@ def postgres_url(postgres):
 @pytest.fixture
 def gallery(tmp_path):
     """An empty reference-set database of the test's own."""
-    from siamese.gallery import Gallery
+    from siamese.gallery.gallery import Gallery
     return Gallery(tmp_path / "g.sqlite3")
 
 
 @pytest.fixture
 def index(gallery):
     """The search index over :func:`gallery`."""
-    from siamese.index import ReferenceIndex
+    from siamese.search.index import ReferenceIndex
     return ReferenceIndex(gallery)
 
 

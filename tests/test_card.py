@@ -1,4 +1,4 @@
-"""siamese.card: reading and checking cards, writing them atomically, where a card lives, the
+"""siamese.embedding.card: reading and checking cards, writing them atomically, where a card lives, the
 threshold of a model without one, and the fields of an embedding's card."""
 import errno
 import json
@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from siamese import ModelLoadError, load_matcher, paths
-from siamese.card import card_path_for, embedding_card, read_card, threshold_of, trained_at, write_card
+from siamese.embedding.card import card_path_for, embedding_card, read_card, threshold_of, trained_at, write_card
 
 SHIPPED_CARD = json.loads((paths.ASSETS_DIR / "model_card.json").read_text())
 OLD = {"model_id": "old", "threshold": 1.5}
@@ -23,7 +23,7 @@ NEW = {"model_id": "new", "threshold": 2.0, "description": "Ωmega"}
     ('{"threshold": "abc"}', "positive number"), ('{"threshold": NaN}', "positive number"),
     ('{"threshold": -1}', "positive number")])
 def test_bad_model_cards(tmp_path, card, message):
-    from siamese.matcher import DEFAULT_MODEL
+    from siamese.embedding.matcher import DEFAULT_MODEL
     model = tmp_path / "m.keras"
     model.write_bytes(DEFAULT_MODEL.read_bytes())
     (tmp_path / "m.json").write_text(card)
@@ -136,7 +136,7 @@ def test_embedding_card_writes_the_shipped_card_again():
     --episodes 8000 --seed 0`` still writes that card, less the fields measured afterwards
     (``official-runs --write-card``, ``calibrate-openset``, ``digit-references``,
     ``distance-histograms``)."""
-    from siamese.embedding_training import TrainConfig
+    from siamese.embedding.training import TrainConfig
 
     s = SHIPPED_CARD
     model = SimpleNamespace(output_shape=(None, 128), count_params=lambda: s["parameters"])
@@ -155,7 +155,7 @@ def test_embedding_card_writes_the_shipped_card_again():
 def test_add_to_card_keeps_every_other_field(tmp_path):
     """A measurement added after training leaves the other fields, their order and values as they
     were, and refreshes itself when added again."""
-    from siamese.card import add_to_card
+    from siamese.embedding.card import add_to_card
 
     path = tmp_path / "m.json"
     write_card(path, {"model_id": "abc", "threshold": 2.5, "results": {"a": 1}})

@@ -14,10 +14,13 @@ from siamese import classroom
 from siamese.classroom import (SOLO, TEACHER, TEACHER_OWNER, Action, IdentityError, PasscodeGate, PasscodeRefused,
                                PermissionDenied, Role, configured_passcode, join_url, may, new_token, qr_png,
                                token_hash)
-from siamese.compare import PRESETS, JobStatus, TrainingJob
-from siamese.exchange import export_set, import_set
-from siamese.gallery import CLASS_SYMBOLS, Gallery, GalleryError, thumbnail_png
-from siamese.index import ReferenceIndex
+from siamese.lecture.training import PRESETS, JobStatus, TrainingJob
+from siamese.gallery.exchange import export_set, import_set
+from siamese.gallery.schema import CLASS_SYMBOLS
+from siamese.gallery.gallery import Gallery
+from siamese.gallery.errors import GalleryError
+from siamese.data.codec import thumbnail_png
+from siamese.search.index import ReferenceIndex
 from siamese.matching import match_sketch, register_sketch
 from test_gallery import FakeMatcher, image
 
@@ -131,7 +134,7 @@ CELLS = [(action, who, allowed) for action, row in TABLE.items()
 def test_every_cell_of_the_table(klass, gallery, action, who, allowed, monkeypatch):
     """Allowed: the action happens. Refused: PermissionDenied with a sentence saying who may, and
     not one row of the database changes."""
-    import siamese.compare as compare
+    import siamese.lecture.training as compare
 
     monkeypatch.setattr(compare, "pairs_for", lambda settings: time.sleep(0.5) or 1 / 0)  # never trains
     actor, ana = klass[who], klass["owner"]
@@ -148,7 +151,7 @@ def test_every_cell_of_the_table(klass, gallery, action, who, allowed, monkeypat
 @pytest.mark.parametrize("action", [a for a in TABLE if a not in (match_any_set,)])
 def test_the_solo_user_may_do_everything(gallery, action, monkeypatch):
     """No passcode configured: one user who may do everything, on the symbols that are theirs."""
-    import siamese.compare as compare
+    import siamese.lecture.training as compare
 
     monkeypatch.setattr(compare, "pairs_for", lambda settings: 1 / 0)
     register_sketch(sketch(SHAPES["star"]), gallery, CLASS_SYMBOLS, "star", FakeMatcher(), actor=SOLO)

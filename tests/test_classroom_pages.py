@@ -7,7 +7,8 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, SHAPES, sketch
 from siamese.classroom import TEACHER
-from siamese.gallery import CLASS_SYMBOLS, Gallery
+from siamese.gallery.schema import CLASS_SYMBOLS
+from siamese.gallery.gallery import Gallery
 from siamese.matching import register_sketch
 from test_pages import offline, texts  # noqa: F401 - offline is a fixture
 

@@ -23,9 +23,9 @@ def test_evaluate_prints_accuracy_and_interval(real_data_dir, tmp_path):
 
 
 def test_training_learns_and_keeps_evaluation_alphabets_out(real_data_dir, monkeypatch):
-    from siamese.data import load_omniglot, split_background
-    from siamese.embedding_training import TrainConfig, embed_array, train_embedding
-    from siamese.evaluation import evaluate
+    from siamese.data.datasets import load_omniglot, split_background
+    from siamese.embedding.training import TrainConfig, embed_array, train_embedding
+    from siamese.fewshot.evaluation import evaluate
 
     monkeypatch.setenv("SIAMESE_DATA_DIR", str(real_data_dir))
     bg = load_omniglot("background")

@@ -1,4 +1,4 @@
-"""siamese.compare: the settings, the live-history callback, Stop, and the job that allows one
+"""siamese.lecture.training: the settings, the live-history callback, Stop, and the job that allows one
 training at a time (its status and snapshots)."""
 import threading
 import time
@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from siamese.classroom import SOLO
-from siamese.compare import (PRESETS, Comparison, EpochRow, History, JobStatus, PairTrainingSettings,
-                             TrainingJob, VariantSummary, compare_variants)
-from siamese.models import VARIANTS
-from siamese.pairs import PairData, make_pairs
+from siamese.lecture.training import (PRESETS, Comparison, EpochRow, History, JobStatus, PairTrainingSettings,
+                                      TrainingJob, VariantSummary, compare_variants)
+from siamese.lecture.models import VARIANTS
+from siamese.lecture.pairs import PairData, make_pairs
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +134,7 @@ def wait_until(job, done, timeout=120):
 @pytest.fixture
 def gated_pairs(monkeypatch, tiny_pairs):
     """``mnist_pairs`` returns the tiny pairs once the returned event is set."""
-    import siamese.pairs as pairs_module
+    import siamese.lecture.pairs as pairs_module
 
     gate = threading.Event()
     monkeypatch.setattr(pairs_module, "mnist_pairs", lambda n, seed=0: gate.wait(60) and tiny_pairs)
@@ -174,7 +174,7 @@ def test_a_second_start_while_running_is_refused_and_stop_gives_stopped(gated_pa
 
 
 def test_job_failure_is_reported_not_raised(monkeypatch):
-    import siamese.pairs as pairs_module
+    import siamese.lecture.pairs as pairs_module
 
     def broken(n, seed=0):
         raise RuntimeError("no data here")
@@ -197,7 +197,7 @@ def test_every_snapshot_is_consistent_and_stays_as_it_was_taken(monkeypatch, tin
     """Polled while a run trains: each snapshot's rows belong to variants it has a summary for,
     under the right name, numbered from epoch 1; the current variant is the last one started, and
     every one before it has its time; a finished status comes with every variant's time. A snapshot never changes after it is taken."""
-    import siamese.pairs as pairs_module
+    import siamese.lecture.pairs as pairs_module
 
     monkeypatch.setattr(pairs_module, "mnist_pairs", lambda n, seed=0: tiny_pairs)
     job = TrainingJob()
@@ -232,7 +232,7 @@ def test_reused_models_start_fresh_each_time(tiny_pairs, monkeypatch):
     """Models are reused between trainings (rebuilding leaked memory). A run on reused models must
     reproduce exactly a run on brand-new ones: weights, step count and Adam's moments are reset,
     the learning rate is not."""
-    import siamese.compare as compare
+    import siamese.lecture.training as compare
 
     monkeypatch.setattr(compare, "_MODELS", {})
     fresh = compare_variants(tiny_pairs, epochs=3, batch_size=16, seed=0)  # builds and compiles
@@ -246,7 +246,7 @@ def test_reused_models_start_fresh_each_time(tiny_pairs, monkeypatch):
 def test_a_saved_run_gives_back_models_that_answer_as_the_trained_ones(tiny_pairs, tmp_path):
     """save_run keeps copies of the weights: the models load_run rebuilds say exactly what the
     trained models say, even after those are trained further (the job reuses them)."""
-    from siamese.compare import load_run, same_probabilities, save_run
+    from siamese.lecture.training import load_run, same_probabilities, save_run
 
     res = compare_variants(tiny_pairs, epochs=2, batch_size=16)
     xl, xr, _ = tiny_pairs.val
@@ -264,7 +264,7 @@ def test_a_saved_run_gives_back_models_that_answer_as_the_trained_ones(tiny_pair
 def test_same_probabilities_are_in_order_and_the_siamese_one_is_symmetric(tiny_pairs):
     """Swapping the two inputs cannot change a distance, so the Siamese model's two answers match;
     a concatenating model's need not (its Dense weighs the left and right halves differently)."""
-    from siamese.compare import same_probabilities
+    from siamese.lecture.training import same_probabilities
 
     res = compare_variants(tiny_pairs, epochs=2, batch_size=16)
     (xl, xr, y) = tiny_pairs.val
@@ -278,7 +278,7 @@ def test_same_probabilities_are_in_order_and_the_siamese_one_is_symmetric(tiny_p
 
 
 def test_no_saved_run_is_none_and_a_damaged_one_says_so(tmp_path):
-    from siamese.compare import last_run_path, load_run
+    from siamese.lecture.training import last_run_path, load_run
 
     assert load_run() is None and load_run(tmp_path / "none.npz") is None
     assert last_run_path().parent.name == "pair_runs"
@@ -292,15 +292,15 @@ def test_no_saved_run_is_none_and_a_damaged_one_says_so(tmp_path):
 
 
 def test_a_run_that_never_finished_an_epoch_keeps_the_last_run(tiny_pairs, tmp_path):
-    from siamese.compare import save_run
+    from siamese.lecture.training import save_run
 
     assert save_run(Comparison(), SETTINGS, tmp_path / "last.npz") is None
     assert not (tmp_path / "last.npz").exists()
 
 
 def test_the_job_keeps_each_finished_run_for_the_compare_page(monkeypatch, tiny_pairs):
-    import siamese.pairs as pairs_module
-    from siamese.compare import load_run
+    import siamese.lecture.pairs as pairs_module
+    from siamese.lecture.training import load_run
 
     monkeypatch.setattr(pairs_module, "mnist_pairs", lambda n, seed=0: tiny_pairs)
     job = TrainingJob()

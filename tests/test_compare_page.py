@@ -8,7 +8,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, SHAPES, sketch
-from siamese.sketch_pair import compare_sketches
+from siamese.compare import compare_sketches
 
 PAGE = "pages/5_Compare_two_sketches.py"
 
@@ -35,7 +35,7 @@ HISTOGRAMS = {  # hand-made: same-symbol pairs around 2, different-symbol pairs 
 def model(monkeypatch, tmp_path, matcher):
     """The shipped model served from a copy whose card has the histograms above (whatever state the
     shipped card is in); ``model(histograms=False)`` serves it with a card without them."""
-    from siamese.matcher import file_model_id
+    from siamese.embedding.matcher import file_model_id
     from siamese.paths import SHIPPED_MODEL
 
     def serve(histograms=True):
@@ -147,8 +147,8 @@ def saved_run():
     """A short run of the three variants, kept where the job keeps the last run."""
     import numpy as np
 
-    from siamese.compare import PRESETS, compare_variants, save_run
-    from siamese.pairs import PairData, make_pairs
+    from siamese.lecture.training import PRESETS, compare_variants, save_run
+    from siamese.lecture.pairs import PairData, make_pairs
     rng = np.random.default_rng(0)
     labels = np.repeat([0, 1], 40)
     images = rng.random((80, 28, 28)).astype(np.float32) * 0.3
@@ -178,7 +178,7 @@ def test_the_three_models_wait_for_two_sketches(offline, model, saved_run):
 
 
 def test_a_damaged_run_file_is_reported(offline, model):
-    from siamese.compare import last_run_path
+    from siamese.lecture.training import last_run_path
     last_run_path().parent.mkdir(parents=True, exist_ok=True)
     last_run_path().write_bytes(b"not a run")
     at = page(sketch(SHAPES["seven"]), sketch(SHAPES["zero"]))

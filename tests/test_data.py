@@ -1,4 +1,4 @@
-"""siamese.data: loaders on small fake files they build (everywhere) and on the real files (CI)."""
+"""siamese.data.datasets: loaders on small fake files they build (everywhere) and on the real files (CI)."""
 import io
 import zipfile
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from siamese import data
+from siamese.data import datasets as data
 
 
 def fake_mnist(path, n_train=60000, n_test=10000):

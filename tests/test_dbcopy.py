@@ -1,4 +1,4 @@
-"""siamese.dbcopy (``python -m siamese db copy``): a whole gallery from SQLite into PostgreSQL and
+"""siamese.gallery.dbcopy (``python -m siamese db copy``): a whole gallery from SQLite into PostgreSQL and
 back, every row of every table compared after the copy; refusals (a target that holds a gallery,
 another schema version) that leave the target as it was. A real PostgreSQL, never a mock."""
 import os
@@ -11,10 +11,12 @@ import pytest
 
 from conftest import ROOT
 from siamese.classroom import SOLO, TEACHER
-from siamese.dbcopy import CopyError, copy_gallery
-from siamese.gallery import CLASS_SYMBOLS, Gallery, GalleryUnavailable, SetKind
-from siamese.index import ReferenceIndex
-from siamese.stores import TABLES
+from siamese.gallery.dbcopy import CopyError, copy_gallery
+from siamese.gallery.schema import CLASS_SYMBOLS
+from siamese.gallery.gallery import Gallery, SetKind
+from siamese.gallery.errors import GalleryUnavailable
+from siamese.search.index import ReferenceIndex
+from siamese.gallery.stores import TABLES
 from test_gallery import V2_DATABASE, FakeMatcher, image
 
 

@@ -1,12 +1,12 @@
-"""siamese.distance_stats: the pairs, the bins, the shares read off them, the card section and the
+"""siamese.measure.histograms: the pairs, the bins, the shares read off them, the card section and the
 ``distance-histograms`` command."""
 import json
 
 import numpy as np
 import pytest
 
-from siamese.distance_stats import (CARD_KEY, DIFFERENT, SAME, DistanceHistograms, PairHistogram, bin_edges,
-                                    counts, digit_pairs, omniglot_pairs, pair_distances)
+from siamese.measure.histograms import (CARD_KEY, DIFFERENT, SAME, DistanceHistograms, PairHistogram, bin_edges,
+                                        counts, digit_pairs, omniglot_pairs, pair_distances)
 
 
 def histogram(same=(3, 1), different=(0, 4), edges=(0.0, 1.0, 2.0)):
@@ -106,7 +106,7 @@ def test_the_command_writes_a_deterministic_section_where_same_pairs_are_closer(
                                                                                 monkeypatch, matcher):
     """On the shipped model, most same-character pairs lie within the threshold and most
     different-character pairs beyond it (its error rates on these pairs are about 4%, see the card)."""
-    from siamese.card import read_card
+    from siamese.embedding.card import read_card
     from siamese.cli import main
     from siamese.paths import SHIPPED_MODEL
 

@@ -4,8 +4,9 @@ import pytest
 
 from conftest import SHAPES, sketch
 from siamese.classroom import SOLO
-from siamese.embedding_map import fit_map
-from siamese.gallery import CLASS_SYMBOLS, bytes_to_input
+from siamese.search.embedding_map import fit_map
+from siamese.gallery.schema import CLASS_SYMBOLS
+from siamese.data.codec import bytes_to_input
 from siamese.matching import match_sketch, register_sketch
 
 

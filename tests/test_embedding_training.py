@@ -3,8 +3,8 @@ settings (no real data needed)."""
 import numpy as np
 import pytest
 
-from siamese.embedding_training import Digits, TrainConfig, _episode, distort
-from siamese.episodes import EpisodeSampler
+from siamese.embedding.training import Digits, TrainConfig, _episode, distort
+from siamese.fewshot.episodes import EpisodeSampler
 
 
 def _square(size=28, lo=8, hi=20):
@@ -108,8 +108,8 @@ def test_digit_episodes_come_at_the_configured_rate():
 def test_pca_projection_keeps_distances_in_the_subspace_and_saves(tmp_path):
     import keras
 
-    from siamese.embedding_training import add_pca_projection, embed_array
-    from siamese.models import build_conv_embedding
+    from siamese.embedding.training import add_pca_projection, embed_array
+    from siamese.embedding.network import build_conv_embedding
 
     rng = np.random.default_rng(0)
     images = rng.random((200, 28, 28), dtype=np.float32)
@@ -146,7 +146,7 @@ def test_mirror_makes_each_mirror_image_a_class_of_its_own():
 
 
 def test_temperature_scales_the_logits_of_the_training_loss():
-    from siamese.embedding_training import train_episodic
+    from siamese.embedding.training import train_episodic
 
     images, labels, _ = _toy(n_groups=1, chars_per_group=6, per_char=8)
     images = images / images.max()
@@ -191,7 +191,7 @@ def test_train_command_says_what_is_wrong_before_loading_data(tmp_path):
 
 
 def test_episodes_that_the_data_cannot_fill_are_refused_up_front():
-    from siamese.embedding_training import check_episodes
+    from siamese.embedding.training import check_episodes
 
     labels = np.repeat(np.arange(6), 8)  # 6 characters, 8 images each
     check_episodes(labels, TrainConfig(way=24, queries=7), rotations=4)  # 24 classes with rotations: fits

@@ -1,8 +1,8 @@
-"""siamese.episodes: which images an episode draws, on labels whose structure is known."""
+"""siamese.fewshot.episodes: which images an episode draws, on labels whose structure is known."""
 import numpy as np
 import pytest
 
-from siamese.episodes import EpisodeSampler, n_views
+from siamese.fewshot.episodes import EpisodeSampler, n_views
 
 # synthetic (conftest): 4 alphabets x 25 characters x 20 drawers; image i is character i // 20 by
 # drawer i % 20 + 1, so the image of (character c, drawer d) is c * 20 + d - 1.
@@ -39,7 +39,7 @@ def test_unknown_protocol_and_too_few_classes_are_refused(synthetic):
 def test_episodes_without_drawers_need_k_plus_one_images_per_class():
     """drawers=None: support and query are distinct images of the class; a class with exactly K + 1
     images is enough (each of its images is used), one with K is refused."""
-    from siamese.evaluation import evaluate
+    from siamese.fewshot.evaluation import evaluate
 
     labels = np.repeat(np.arange(5), 4)  # 5 classes x 4 images
     groups = np.zeros_like(labels)

@@ -1,9 +1,9 @@
-"""siamese.evaluation on synthetic embeddings whose answers are known."""
+"""siamese.fewshot.evaluation on synthetic embeddings whose answers are known."""
 import numpy as np
 import pytest
 
-from siamese.evaluation import (EvalResult, calibrate_threshold, classify, confused_pairs, error_rates, evaluate,
-                                pair_distances, wilson_interval)
+from siamese.fewshot.evaluation import (EvalResult, calibrate_threshold, classify, confused_pairs, error_rates, evaluate,
+                                        pair_distances, wilson_interval)
 
 # synthetic (conftest): 4 alphabets x 25 characters x 20 drawers; a perfect embedding is one-hot(class).
 
@@ -154,7 +154,7 @@ def test_confused_pairs_counts_mistakes(synthetic):
 
 
 def test_per_class_accuracy(synthetic):
-    from siamese.evaluation import per_class_accuracy
+    from siamese.fewshot.evaluation import per_class_accuracy
     labels, groups, drawers = synthetic
     emb = np.eye(labels.max() + 1, dtype=np.float32)[labels]
     res = evaluate(emb, labels, groups, drawers, way=5, shot=1, protocol="random", episodes=50)

@@ -1,4 +1,4 @@
-"""siamese.exchange: export / import of reference sets, and hostile archives.
+"""siamese.gallery.exchange: export / import of reference sets, and hostile archives.
 
 Work and limits are measured where they happen (:class:`Reads`: members opened, bytes unpacked,
 images decoded), never by wall-clock time or process memory."""
@@ -12,11 +12,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from siamese import exchange
+from siamese.gallery import exchange
 from siamese.classroom import SOLO
-from siamese.exchange import MAX_THUMB_PIXELS, SetImportError, export_set, import_set, read_set
-from siamese.gallery import CLASS_SYMBOLS, Gallery, GalleryError, thumbnail_png
-from siamese.index import ReferenceIndex
+from siamese.gallery.exchange import MAX_THUMB_PIXELS, SetImportError, export_set, import_set, read_set
+from siamese.gallery.schema import CLASS_SYMBOLS
+from siamese.gallery.gallery import Gallery
+from siamese.gallery.errors import GalleryError
+from siamese.data.codec import thumbnail_png
+from siamese.search.index import ReferenceIndex
 from test_gallery import FakeMatcher, image
 from test_index import emb
 

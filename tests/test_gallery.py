@@ -1,4 +1,4 @@
-"""siamese.gallery: storing the reference sets (search is tests/test_index.py). The suite runs on
+"""siamese.gallery.gallery: storing the reference sets (search is tests/test_index.py). The suite runs on
 both databases: the ``gallery`` fixture is a SQLite file and a PostgreSQL database in turn (the
 server: tests/conftest.py's ``postgres``). Tests of one database only take ``tmp_path`` or
 ``postgres_url`` instead; PostgreSQL's own faults are in tests/test_postgres.py."""
@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 
 from siamese.classroom import SOLO, TEACHER, TEACHER_OWNER, PermissionDenied
-from siamese.gallery import (CLASS_SYMBOLS, MAX_NAME, Gallery, GalleryError, SetKind, bytes_to_input, clean_name,
-                             input_to_bytes)
-from siamese.index import ReferenceIndex, embed_for_storage
+from siamese.gallery.schema import CLASS_SYMBOLS
+from siamese.gallery.gallery import MAX_NAME, Gallery, SetKind, clean_name
+from siamese.gallery.errors import GalleryError
+from siamese.data.codec import bytes_to_input, input_to_bytes
+from siamese.search.index import ReferenceIndex, embed_for_storage
 
 
 class FakeMatcher:

@@ -1,11 +1,13 @@
-"""siamese.index: search over the reference sets (nearest references, best per symbol) and the
+"""siamese.search.index: search over the reference sets (nearest references, best per symbol) and the
 cache of each set's embeddings per (set id, revision, model)."""
 import numpy as np
 import pytest
 
 from siamese.classroom import SOLO
-from siamese.gallery import CLASS_SYMBOLS, Gallery, GalleryError, SetKind
-from siamese.index import ReferenceIndex, embed_for_storage, nearest, top_symbols
+from siamese.gallery.schema import CLASS_SYMBOLS
+from siamese.gallery.gallery import Gallery, SetKind
+from siamese.gallery.errors import GalleryError
+from siamese.search.index import ReferenceIndex, embed_for_storage, nearest, top_symbols
 from test_gallery import FakeMatcher, image
 
 

@@ -1,4 +1,4 @@
-"""siamese.matcher: the public API (load_matcher, embed) on the shipped model."""
+"""siamese.embedding.matcher: the public API (load_matcher, embed) on the shipped model."""
 import threading
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 
 from conftest import SHAPES, sketch
 from siamese import ModelLoadError, load_matcher
-from siamese.preprocess import to_dark_on_light
+from siamese.data.preprocess import to_dark_on_light
 
 
 def test_embed_takes_any_size_dark_on_light(matcher):
@@ -35,7 +35,7 @@ def test_corrupt_and_truncated_model_files(tmp_path):
     bad.write_bytes(b"not a keras file at all")
     with pytest.raises(ModelLoadError, match="not a loadable Keras model"):
         load_matcher(bad)
-    from siamese.matcher import DEFAULT_MODEL
+    from siamese.embedding.matcher import DEFAULT_MODEL
     truncated = tmp_path / "truncated.keras"
     truncated.write_bytes(DEFAULT_MODEL.read_bytes()[:20000])
     with pytest.raises(ModelLoadError, match="not a loadable Keras model"):

@@ -1,12 +1,13 @@
-"""siamese.matching and siamese.references with the shipped model."""
+"""siamese.matching and siamese.gallery.defaults with the shipped model."""
 import numpy as np
 import pytest
 
 from conftest import SHAPES, sketch
 from siamese.classroom import SOLO
-from siamese.gallery import CLASS_SYMBOLS, DIGITS, GalleryError
+from siamese.gallery.schema import CLASS_SYMBOLS, DIGITS
+from siamese.gallery.errors import GalleryError
 from siamese.matching import EmptySketchError, Verdict, match_sketch, register_sketch
-from siamese.preprocess import DOT, EMPTY
+from siamese.data.preprocess import DOT, EMPTY
 
 
 def register(gallery, matcher, name, strokes, **kw):
@@ -45,7 +46,7 @@ def test_empty_reference_set(gallery, index, matcher):
 
 @pytest.mark.realdata
 def test_default_sets_are_built_once_and_digits_match(gallery, index, matcher, real_data_dir, monkeypatch):
-    from siamese.references import seed_default_sets
+    from siamese.gallery.defaults import seed_default_sets
 
     monkeypatch.setenv("SIAMESE_DATA_DIR", str(real_data_dir))
     assert seed_default_sets(gallery, matcher) == []
@@ -56,14 +57,14 @@ def test_default_sets_are_built_once_and_digits_match(gallery, index, matcher, r
     assert seed_default_sets(gallery, matcher) == []  # idempotent
     assert gallery.sets() == list(sets.values())
     # An MNIST test digit that is not a reference matches its own digit.
-    from siamese.data import load_mnist
+    from siamese.data.datasets import load_mnist
     _, (x, y) = load_mnist()
     hits = [match_sketch(x[i], index, DIGITS, matcher).best.symbol == str(y[i]) for i in range(100, 200)]
     assert np.mean(hits) > 0.6
 
 
 def test_missing_data_still_starts(gallery, index, matcher, tmp_path, monkeypatch):
-    from siamese.references import seed_default_sets
+    from siamese.gallery.defaults import seed_default_sets
 
     monkeypatch.setenv("SIAMESE_DATA_DIR", str(tmp_path / "nothing"))
     import keras

@@ -1,4 +1,4 @@
-"""siamese.models: the lecture's three variants, the distance layer and the embedding net."""
+"""siamese.lecture.models: the lecture's three variants, the distance layer and the embedding net."""
 import subprocess
 import sys
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from siamese.models import (EuclideanDistance, build_conv_embedding, build_separate_towers,
-                            build_shared_concat, build_siamese_distance)
+from siamese.lecture.models import EuclideanDistance, build_separate_towers, build_shared_concat, build_siamese_distance
+from siamese.embedding.network import build_conv_embedding
 
 RNG = np.random.default_rng(0)
 X = RNG.random((4, 28, 28), dtype=np.float32)
@@ -79,7 +79,7 @@ def test_siamese_model_round_trips_in_a_fresh_process(tmp_path):
     np.save(tmp_path / "x.npy", X), np.save(tmp_path / "y.npy", Y)
     expected = np.asarray(model([X, Y]))
     code = (
-        "import numpy as np, keras, siamese.models\n"
+        "import numpy as np, keras, siamese.lecture.models\n"
         f"m = keras.models.load_model(r'{path}')\n"
         f"x, y = np.load(r'{tmp_path / 'x.npy'}'), np.load(r'{tmp_path / 'y.npy'}')\n"
         f"np.save(r'{tmp_path / 'out.npy'}', np.asarray(m([x, y])))\n")

@@ -1,4 +1,4 @@
-"""siamese.official_runs: the 20 official one-shot runs of Lake et al. 2015."""
+"""siamese.measure.official_runs: the 20 official one-shot runs of Lake et al. 2015."""
 import io
 import zipfile
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from siamese.data import DatasetError
-from siamese.official_runs import ALL_RUNS_URL, OfficialRun, load_official_runs, official_runs_accuracy
+from siamese.data.datasets import DatasetError
+from siamese.measure.official_runs import ALL_RUNS_URL, OfficialRun, load_official_runs, official_runs_accuracy
 
 
 def fake_run(answers):

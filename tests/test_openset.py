@@ -1,10 +1,10 @@
-"""siamese.openset (the per-set "looks new" rule) and siamese.openset_calibration, on small
+"""siamese.search.openset (the per-set "looks new" rule) and siamese.measure.calibration, on small
 made-up embeddings whose expected values are worked out by hand in each docstring."""
 import numpy as np
 import pytest
 
-from siamese.openset import Confidence, NoveltyCalibration, judge, nearest_distances, set_novelty
-from siamese.openset_calibration import SetTrial, measure, nearest_two, per_set_rule, roc_auc
+from siamese.search.openset import Confidence, NoveltyCalibration, judge, nearest_distances, set_novelty
+from siamese.measure.calibration import SetTrial, measure, nearest_two, per_set_rule, roc_auc
 
 
 def calibration(correction=1.0, same=(0.0, 4.0)):
@@ -149,7 +149,7 @@ def test_nearest_own_quantiles_use_only_references_of_the_query_s_own_label():
     """Queries at 0 (label 0) and 10 (label 1); references at 1 (label 0), 9 (label 0) and 13
     (label 1): the nearest of its own label is 1 away for the first and 3 away for the second (the
     reference at 9, 1 away, is another label's), so the quantiles run from 1 to 3."""
-    from siamese.openset_calibration import nearest_own_quantiles
+    from siamese.measure.calibration import nearest_own_quantiles
 
     q = nearest_own_quantiles(np.array([[0.0], [10.0]]), np.array([0, 1]), np.array([[1.0], [9.0], [13.0]]),
                               np.array([0, 0, 1]), n=3)
@@ -159,8 +159,8 @@ def test_nearest_own_quantiles_use_only_references_of_the_query_s_own_label():
 def test_digits_drawn_like_a_sketch_are_model_inputs_that_moved_a_little():
     """A plain stroke as a dataset image: preprocessed, then distorted (same shape, range and about
     the same ink, not the plain model input), and the same seed gives the same inputs."""
-    from siamese.openset_calibration import drawn_like_a_sketch
-    from siamese.preprocess import to_model_input
+    from siamese.measure.calibration import drawn_like_a_sketch
+    from siamese.data.preprocess import to_model_input
 
     img = np.zeros((28, 28), np.uint8)
     img[5:23, 12:16] = 255

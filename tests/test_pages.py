@@ -6,9 +6,10 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, SHAPES, sketch
 from siamese.classroom import SOLO
-from siamese.gallery import CLASS_SYMBOLS, Gallery
+from siamese.gallery.schema import CLASS_SYMBOLS
+from siamese.gallery.gallery import Gallery
 from siamese.matching import match_sketch, register_sketch
-from siamese.preprocess import to_model_input
+from siamese.data.preprocess import to_model_input
 
 
 @pytest.fixture
@@ -162,8 +163,8 @@ def test_draw_page_map_same_points_every_rerun_and_the_sketch_where_the_projecti
     neither them (the same bytes) nor the chart's spec, only the sketch's diamond, which is the
     same projection of the sketch's embedding, and the rules to the references the list shows."""
     from siamese import load_matcher
-    from siamese.embedding_map import fit_map
-    from siamese.index import ReferenceIndex
+    from siamese.search.embedding_map import fit_map
+    from siamese.search.index import ReferenceIndex
 
     for name, shape in (("star", "star"), ("ring", "zero"), ("bar", "one"), ("zig", "zigzag")):
         add_symbol(name, SHAPES[shape])
@@ -202,7 +203,7 @@ def test_draw_page_is_usable_while_the_default_sets_are_prepared(offline, monkey
     import threading
     import time
 
-    import siamese.references as references
+    import siamese.gallery.defaults as references
     import ui
 
     release = threading.Event()
@@ -255,7 +256,7 @@ def test_train_page_tiny_run_and_use_for_matching(real_data_dir, monkeypatch):
     assert "saved next to the shipped one" in texts(at)
     at.run()
     assert not [b for b in at.button if b.label == "Use this Siamese model for matching"]  # saved once
-    from siamese.user_models import available_models
+    from siamese.embedding.user_models import available_models
     models = available_models()
     assert len(models) == 2 and models[1][1].suffix == ".keras"
     from siamese import load_matcher
@@ -271,8 +272,8 @@ def test_train_page_a_second_user_watches_and_stop_keeps_the_partial_history(off
 
     import numpy as np
 
-    import siamese.pairs as pairs_module
-    from siamese.pairs import PairData, make_pairs
+    import siamese.lecture.pairs as pairs_module
+    from siamese.lecture.pairs import PairData, make_pairs
 
     rng = np.random.default_rng(0)
     x, y = rng.random((2000, 28, 28)).astype(np.float32), rng.integers(0, 10, 2000)
@@ -333,7 +334,7 @@ def check_map(at, data_dir, alphabet, matcher):
     import pyarrow as pa
     from sklearn.decomposition import PCA
 
-    from siamese.data import load_omniglot
+    from siamese.data.datasets import load_omniglot
 
     with zipfile.ZipFile(data_dir / "omniglot" / "images_evaluation.zip") as zf:
         parts = [n.split("/") for n in zf.namelist() if n.endswith(".png")]

@@ -1,8 +1,8 @@
-"""siamese.pairs: the lecture's make_pairs, and split hygiene of the pair sets."""
+"""siamese.lecture.pairs: the lecture's make_pairs, and split hygiene of the pair sets."""
 import numpy as np
 import pytest
 
-from siamese.pairs import make_pairs
+from siamese.lecture.pairs import make_pairs
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +52,8 @@ def test_unusable_classes_are_refused():
 
 @pytest.mark.realdata
 def test_mnist_pairs_never_cross_the_split(real_data_dir, monkeypatch):
-    from siamese.data import load_mnist
-    from siamese.pairs import mnist_pairs
+    from siamese.data.datasets import load_mnist
+    from siamese.lecture.pairs import mnist_pairs
 
     monkeypatch.setenv("SIAMESE_DATA_DIR", str(real_data_dir))
     p = mnist_pairs(2000, seed=0, val_pairs=400)
@@ -66,7 +66,7 @@ def test_mnist_pairs_never_cross_the_split(real_data_dir, monkeypatch):
 
 @pytest.mark.realdata
 def test_omniglot_pairs_use_disjoint_alphabets(real_data_dir, monkeypatch):
-    from siamese.pairs import omniglot_pairs
+    from siamese.lecture.pairs import omniglot_pairs
 
     monkeypatch.setenv("SIAMESE_DATA_DIR", str(real_data_dir))
     p = omniglot_pairs(4000, seed=0, val_pairs=800)

@@ -17,7 +17,9 @@ import pytest
 
 from conftest import ROOT
 from siamese.classroom import SOLO, TEACHER_OWNER
-from siamese.gallery import CLASS_SYMBOLS, Gallery, GalleryUnavailable, SetKind
+from siamese.gallery.schema import CLASS_SYMBOLS
+from siamese.gallery.gallery import Gallery, SetKind
+from siamese.gallery.errors import GalleryUnavailable
 from test_gallery import image
 
 PYTHONPATH = os.pathsep.join([str(ROOT), str(ROOT / "tests")])
@@ -153,7 +155,7 @@ def test_a_connection_lost_in_the_middle_of_a_write_saves_nothing(postgres, post
 WRITER = """
 import os, sys
 import numpy as np
-from siamese.gallery import Gallery, SetKind
+from siamese.gallery.gallery import Gallery, SetKind
 g = Gallery(sys.argv[1])
 x, thumb = np.linspace(0, 1, 784, dtype=np.float32).reshape(28, 28), os.urandom(4096)  # not compressible
 items = [(f"s{i}", x, thumb) for i in range(int(sys.argv[2]))]
@@ -223,7 +225,9 @@ def test_a_server_killed_in_the_middle_of_a_write_leaves_nothing_half_written(ba
 REGISTRAR = """
 import json, sys, threading, time
 from pathlib import Path
-from siamese.gallery import CLASS_SYMBOLS, Gallery, GalleryError
+from siamese.gallery.schema import CLASS_SYMBOLS
+from siamese.gallery.gallery import Gallery
+from siamese.gallery.errors import GalleryError
 from test_gallery import image
 url, go, tokens = sys.argv[1], Path(sys.argv[2]), json.loads(sys.stdin.readline())
 gallery = Gallery(url)

@@ -2,7 +2,8 @@
 and says what is unavailable (naming the database without its password), and a database lost in
 the middle of a session is said so at the next rerun, then found again with nothing lost."""
 from conftest import SHAPES
-from siamese.gallery import CLASS_SYMBOLS, Gallery
+from siamese.gallery.schema import CLASS_SYMBOLS
+from siamese.gallery.gallery import Gallery
 from test_pages import add_symbol, app, offline, texts  # noqa: F401 - offline is a fixture
 
 UNAVAILABLE = "cannot be reached, so matching against the stored sets and registering symbols are unavailable"

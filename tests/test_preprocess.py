@@ -1,10 +1,10 @@
-"""siamese.preprocess: one path for canvas sketches and dataset images."""
+"""siamese.data.preprocess: one path for canvas sketches and dataset images."""
 import numpy as np
 import pytest
 
 from conftest import SHAPES, sketch
-from siamese.preprocess import (BOX, EMPTY, FULL, SIZE, Prepared, ink_map, prepare, to_dark_on_light, to_gray,
-                                to_model_input)
+from siamese.data.preprocess import (BOX, EMPTY, FULL, SIZE, Prepared, ink_map, prepare, to_dark_on_light, to_gray,
+                                     to_model_input)
 
 
 def bbox(x, level=0.25):
@@ -123,7 +123,7 @@ def test_big_images_are_bounded_in_work(monkeypatch):
     """A 1-pixel line across a 3000x3000 image survives the max-pooling that bounds the work: the
     filters and the resize see a crop of at most MAX_WORK pixels a side, and the speck search
     labels a mask of at most MAX_WORK a side (recorded here; speed is for benchmarks)."""
-    import siamese.preprocess as pre
+    import siamese.data.preprocess as pre
     seen = []
     real_fromarray, real_label = pre.Image.fromarray, pre.ndimage.label
     monkeypatch.setattr(pre.Image, "fromarray", lambda a, *k: seen.append(("crop", a.shape)) or real_fromarray(a, *k))

@@ -1,9 +1,9 @@
-"""siamese.protonet: the episode stream, the prototypical loss by hand, the best checkpoint."""
+"""siamese.embedding.protonet: the episode stream, the prototypical loss by hand, the best checkpoint."""
 import keras
 import numpy as np
 import pytest
 
-from siamese.protonet import KEPT_EPISODES, BestCheckpoint, Episodes, PrototypicalNetwork
+from siamese.embedding.protonet import KEPT_EPISODES, BestCheckpoint, Episodes, PrototypicalNetwork
 
 
 def test_episodes_are_drawn_once_in_order_and_read_again_unchanged():

@@ -1,10 +1,12 @@
-"""siamese.references: the default sets, the Digits set's version, and its accuracy."""
+"""siamese.gallery.defaults: the default sets, the Digits set's version, and its accuracy."""
 import numpy as np
 import pytest
 
-from siamese import references
+from siamese.gallery import defaults as references
 from siamese.classroom import SOLO
-from siamese.gallery import CLASS_SYMBOLS, DIGITS, GalleryError, SetKind
+from siamese.gallery.schema import CLASS_SYMBOLS, DIGITS
+from siamese.gallery.errors import GalleryError
+from siamese.gallery.gallery import SetKind
 
 
 def items(names, per=1, value=0.5):
@@ -68,9 +70,9 @@ def test_the_digits_set_is_50_training_images_per_digit_and_nearly_98_percent_ri
     as the gallery stores them; the nearest reference's digit is right for at least 98% of the
     10,000 test digits (issue #14's goal; the first release's 5 test images per digit: 90-92%), and
     the model card's ``digits_set`` number is that same top-1."""
-    from siamese.data import load_mnist
-    from siamese.index import ReferenceIndex, top_symbols
-    from siamese.preprocess import batch_to_model_input, to_model_input
+    from siamese.data.datasets import load_mnist
+    from siamese.search.index import ReferenceIndex, top_symbols
+    from siamese.data.preprocess import batch_to_model_input, to_model_input
 
     monkeypatch.setenv("SIAMESE_DATA_DIR", str(real_data_dir))
     indices = references.digit_reference_indices()
@@ -80,7 +82,7 @@ def test_the_digits_set_is_50_training_images_per_digit_and_nearly_98_percent_ri
     gallery_items = references.digit_items()
     assert len(gallery_items) == 500
     np.testing.assert_array_equal(gallery_items[0][1], to_model_input(x_train[indices["0"][0]], canvas=False))
-    from siamese.gallery import Gallery
+    from siamese.gallery.gallery import Gallery
     g = Gallery()
     references.add_default_set(g, DIGITS, SetKind.DIGITS, gallery_items, matcher)
     refs = ReferenceIndex(g).references(DIGITS, matcher)
@@ -97,7 +99,7 @@ def test_the_digits_set_is_50_training_images_per_digit_and_nearly_98_percent_ri
 def test_seeding_is_marked_done_only_when_every_dataset_was_there(gallery, monkeypatch):
     """A missing dataset leaves seeding undone, so the sets are built once the data arrives (a
     mutation survivor: `if not problems` negated marked it done with the data missing)."""
-    from siamese.data import DatasetError
+    from siamese.data.datasets import DatasetError
 
     def missing():
         raise DatasetError("no data here")

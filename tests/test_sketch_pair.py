@@ -1,13 +1,13 @@
-"""siamese.sketch_pair: two sketches, their distance and the verdict, with the shipped model."""
+"""siamese.compare: two sketches, their distance and the verdict, with the shipped model."""
 import numpy as np
 import pytest
 
 from conftest import SHAPES, sketch
 from siamese.classroom import SOLO
-from siamese.gallery import CLASS_SYMBOLS
+from siamese.gallery.schema import CLASS_SYMBOLS
 from siamese.matching import match_sketch, register_sketch
-from siamese.preprocess import DOT, EMPTY, prepare
-from siamese.sketch_pair import PairVerdict, compare_sketches
+from siamese.data.preprocess import DOT, EMPTY, prepare
+from siamese.compare import PairVerdict, compare_sketches
 
 
 def jitter(strokes, dx=0.04, dy=-0.03, scale=0.85):

@@ -1,13 +1,13 @@
-"""siamese.user_models: saving a Siamese tower with its card, and the labels of the models offered
+"""siamese.embedding.user_models: saving a Siamese tower with its card, and the labels of the models offered
 on the Draw page, which say when each was trained (from its card, not its file name)."""
 import os
 from datetime import datetime
 
 import pytest
 
-from siamese.card import read_card, trained_at, write_card
-from siamese.matcher import DEFAULT_MODEL
-from siamese.user_models import available_models, models_dir, save_siamese_tower
+from siamese.embedding.card import read_card, trained_at, write_card
+from siamese.embedding.matcher import DEFAULT_MODEL
+from siamese.embedding.user_models import available_models, models_dir, save_siamese_tower
 
 
 def _user_model(stem: str, card: dict | None):
@@ -55,7 +55,7 @@ def test_a_saved_tower_is_labelled_by_the_time_on_its_card():
     """An untrained build_siamese_distance head is Dense(kernel -1, bias +1): p(same) = 0.5 at
     d = -b / w = 1. The card records when it was saved; the label shows that time even after the
     file's modification time changes."""
-    from siamese.models import build_siamese_distance
+    from siamese.lecture.models import build_siamese_distance
 
     before = datetime.now().astimezone().replace(microsecond=0)
     path = save_siamese_tower(build_siamese_distance(), "MNIST Siamese tower, 1 epoch")

@@ -3,7 +3,7 @@ import pytest
 
 from conftest import SHAPES, sketch
 from siamese.matching import Match, MatchResult, Verdict, verdict_details, verdict_sentence
-from siamese.openset import Confidence
+from siamese.search.openset import Confidence
 from test_pages import app, offline  # noqa: F401  offline is a fixture
 
 SEVEN, ONE = Match("7", 1.0, 1), Match("1", 1.05, 2)
@@ -59,8 +59,9 @@ def test_draw_page_shows_the_calibrated_verdict(offline):
     import ui
     from siamese import load_matcher
     from siamese.classroom import SOLO
-    from siamese.gallery import CLASS_SYMBOLS, Gallery
-    from siamese.index import ReferenceIndex
+    from siamese.gallery.schema import CLASS_SYMBOLS
+    from siamese.gallery.gallery import Gallery
+    from siamese.search.index import ReferenceIndex
     from siamese.matching import match_sketch, register_sketch
 
     matcher = load_matcher()
