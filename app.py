@@ -2,9 +2,11 @@
 status) and the navigation to the other pages."""
 import streamlit as st
 
+from ui import nav, runtime
+
 
 def home():
-    import ui  # TensorFlow loads here, after the navigation is known
+    from ui import classroom, resources, widgets  # TensorFlow loads here, after the navigation is known
     from siamese.gallery.defaults import DIGITS_SET
 
     st.title("One-shot learning with Siamese networks")
@@ -14,9 +16,9 @@ def home():
         "*embedding* in which drawings of the same symbol land close together and different symbols "
         "far apart, so a sketch is recognised by its distance to one stored reference per symbol, and "
         "a new symbol needs one drawing and no retraining.")
-    ui.classroom_home_ui()
+    classroom.classroom_home_ui()
 
-    matcher, error = ui.get_matcher()
+    matcher, error = resources.get_matcher()
     st.subheader("Model")
     if matcher is None:
         st.error("The model could not be loaded.")
@@ -57,31 +59,27 @@ def home():
         st.text(f"Model {matcher.model_id}: {matcher.card.get('description', 'trained in the app')}; "
                 f"“looks new” beyond distance {matcher.threshold:.2f}.")
 
-    gallery, problems = ui.get_gallery()
+    gallery, problems = resources.get_gallery()
     st.subheader("Reference sets")
     for p in problems:
         st.warning(p)
-    ui.default_sets_progress_ui()
-    st.text("\n".join(f"{s['name']}: {ui.count(s['symbols'], 'symbol')}, {ui.count(s['examples'], 'reference')}"
+    resources.default_sets_progress_ui()
+    st.text("\n".join(f"{s['name']}: {widgets.count(s['symbols'], 'symbol')}, {widgets.count(s['examples'], 'reference')}"
                       for s in gallery.sets()))
     st.caption(DIGITS_SET)
 
     st.subheader("Try it")
-    st.page_link(DRAW, label="Draw & match: sketch a digit or a character", icon="✏️")
-    st.page_link(REGISTER, label="Register: teach the app a new symbol from one sketch", icon="➕")
-    st.page_link(TRAIN, label="Train the three variants: why a Siamese network works", icon="📈")
-    st.page_link(EVALUATE, label="One-shot evaluation on alphabets the model has never seen", icon="🎯")
-    st.page_link(COMPARE, label="Compare two sketches: see the distance between two drawings", icon="↔️")
+    st.page_link(nav.DRAW, label="Draw & match: sketch a digit or a character", icon="✏️")
+    st.page_link(nav.REGISTER, label="Register: teach the app a new symbol from one sketch", icon="➕")
+    st.page_link(nav.TRAIN, label="Train the three variants: why a Siamese network works", icon="📈")
+    st.page_link(nav.EVALUATE, label="One-shot evaluation on alphabets the model has never seen", icon="🎯")
+    st.page_link(nav.COMPARE, label="Compare two sketches: see the distance between two drawings", icon="↔️")
 
 
 st.set_page_config(page_title="One-shot learning with Siamese networks", page_icon="✏️", layout="wide")
-DRAW = st.Page("pages/1_Draw_and_match.py", title="Draw & match", icon="✏️", url_path="draw")
-REGISTER = st.Page("pages/2_Register.py", title="Register", icon="➕", url_path="register")
-TRAIN = st.Page("pages/3_Train_three_variants.py", title="Train the three variants", icon="📈", url_path="train")
-EVALUATE = st.Page("pages/4_Evaluate.py", title="One-shot evaluation", icon="🎯", url_path="evaluate")
-COMPARE = st.Page("pages/5_Compare_two_sketches.py", title="Compare two sketches", icon="↔️", url_path="compare")
-import ui  # noqa: E402 - light: TensorFlow loads with the model
+runtime.setup()
+from ui import classroom  # noqa: E402 - light: TensorFlow loads with the model
 
-ui.session_actor()  # who this session is (teacher, student, solo), for every page
-ui.classroom_sidebar_ui()
-st.navigation([st.Page(home, title="Home", icon="🏠", default=True), DRAW, REGISTER, TRAIN, EVALUATE, COMPARE]).run()
+classroom.session_actor()  # who this session is (teacher, student, solo), for every page
+classroom.classroom_sidebar_ui()
+nav.navigation(home).run()

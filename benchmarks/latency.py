@@ -368,14 +368,14 @@ def bench_start(repeats: int = 3) -> None:
 MAP_SCRIPT = """
 import time
 import streamlit as st
-import ui
+from ui import draw, resources
 from siamese.gallery.gallery import Gallery
 from siamese.matching import match_sketch
-matcher, gallery = ui.require_matcher(), Gallery()
+matcher, gallery = resources.require_matcher(), Gallery()
 for name in st.session_state["sets"]:
-    result = match_sketch(st.session_state["sketch"], ui.get_index(), name, matcher)
+    result = match_sketch(st.session_state["sketch"], resources.get_index(), name, matcher)
     t = time.perf_counter()
-    ui.embedding_map_ui(name, gallery, ui.get_index(), matcher, None, result)
+    draw.embedding_map_ui(name, gallery, resources.get_index(), matcher, None, result)
     st.session_state["times"].setdefault(name, []).append(1000 * (time.perf_counter() - t))
 """
 

@@ -5,7 +5,7 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-import ui
+from ui import canvas, classroom, resources, widgets
 from siamese.classroom import Action, IdentityError, PermissionDenied, Role, may
 from siamese.gallery.schema import CLASS_SYMBOLS
 from siamese.gallery.errors import GalleryError
@@ -14,7 +14,7 @@ from siamese.matching import register_sketch
 from siamese.data.preprocess import to_dark_on_light, to_model_input
 
 REFUSED = (GalleryError, PermissionDenied, IdentityError)  # what the core refuses, with a message for the user
-BG = ui.CANVAS_BACKGROUND
+BG = canvas.CANVAS_BACKGROUND
 state = st.session_state
 if state.pop("register_reset", False):  # after a success: an empty name field (before the widget exists)
     state["register_name"] = ""
@@ -22,21 +22,21 @@ if state.pop("register_reset", False):  # after a success: an empty name field (
 st.title("Register a new symbol")
 st.write("One sketch is enough: the Siamese network compares new drawings with it by distance, "
          "no retraining needed.")
-matcher = ui.require_matcher()
-gallery, _ = ui.get_gallery()
-me = ui.actor()
+matcher = resources.require_matcher()
+gallery, _ = resources.get_gallery()
+me = classroom.actor()
 if me is None:  # a visitor: joining gives them an identity to own symbols
-    ui.join_ui()
+    classroom.join_ui()
     st.stop()
 everyone = gallery.symbols(CLASS_SYMBOLS)
 changeable = {s["id"]: s for s in everyone if may(me, Action.RENAME, s["owner"])}
 # How each symbol is shown ("star · Ana" in a class), by id: two owners' symbols may share a name.
-labels = {s["id"]: ui.symbol_label(s["name"], s["owner_name"], CLASS_SYMBOLS) for s in everyone}
+labels = {s["id"]: classroom.symbol_label(s["name"], s["owner_name"], CLASS_SYMBOLS) for s in everyone}
 
 
 left, right = st.columns([1, 1])
 with left:
-    image = ui.canvas_ui(f"register-{state.get('register_canvas', 0)}")  # a new key: a cleared canvas
+    image = canvas.canvas_ui(f"register-{state.get('register_canvas', 0)}")  # a new key: a cleared canvas
     carried = state.get("sketch_to_register")
     if to_model_input(image, background=BG) is None and carried is not None:
         st.caption("The sketch from Draw & match (draw on the canvas to use another one):")
@@ -92,7 +92,7 @@ with right:
                    "The canvas is clear for the next symbol.")
         st.text(f"Name: {outcome[1]}")
     elif outcome:
-        ui.error_ui(outcome[1], outcome[2])
+        widgets.error_ui(outcome[1], outcome[2])
 
 
 def confirm(confirm_key: str, target_key: str) -> None:
@@ -133,8 +133,8 @@ st.subheader(CLASS_SYMBOLS)
 shown = everyone if me.role is not Role.STUDENT else [s for s in everyone if s["owner"] == me.owner]
 if me.role is Role.STUDENT:
     students = len({s["owner"] for s in everyone})
-    st.text(f"The class has {ui.count(len(everyone), 'symbol')} from {ui.count(students, 'owner')}; "
-            f"{ui.count(len(shown), 'symbol')} {'is' if len(shown) == 1 else 'are'} yours.")
+    st.text(f"The class has {widgets.count(len(everyone), 'symbol')} from {widgets.count(students, 'owner')}; "
+            f"{widgets.count(len(shown), 'symbol')} {'is' if len(shown) == 1 else 'are'} yours.")
 if not shown:
     st.info("No symbols registered yet.")
 else:
@@ -156,13 +156,13 @@ if changeable:
             try:
                 gallery.rename_symbol(CLASS_SYMBOLS, s["name"], new, actor=me, owner=s["owner"])
             except REFUSED as exc:
-                ui.error_ui("Not changed.", str(exc))
+                widgets.error_ui("Not changed.", str(exc))
             else:
                 st.rerun()
         c2.button("Delete", type="secondary", disabled=not sure, on_click=confirmed_delete,
                   args=("sure_delete", "target", delete_symbol, "delete_error"))
         if "delete_error" in state:
-            ui.error_ui("Not deleted.", state.pop("delete_error"))
+            widgets.error_ui("Not deleted.", state.pop("delete_error"))
 
 with st.expander("Share a reference set (export / import)"):
     from siamese.gallery.exchange import export_set, import_set
@@ -170,7 +170,7 @@ with st.expander("Share a reference set (export / import)"):
     user_sets = [s["name"] for s in gallery.sets() if s["kind"] == SetKind.USER]
     to_export = st.selectbox("Set to export", user_sets, key="export_set")
     st.download_button("Export as zip", data=lambda: export_set(gallery, to_export), mime="application/zip",  # built on click
-                       file_name=ui.file_slug(to_export) + ".zip", disabled=not to_export)
+                       file_name=widgets.file_slug(to_export) + ".zip", disabled=not to_export)
     if not may(me, Action.IMPORT_SET):
         st.caption("Only the teacher imports and deletes sets.")
     else:
@@ -181,7 +181,7 @@ with st.expander("Share a reference set (export / import)"):
             try:
                 name, n = import_set(gallery, upload.getvalue(), matcher, name=new_name or None, actor=me)
             except REFUSED as exc:
-                ui.error_ui("Nothing was imported.", str(exc))
+                widgets.error_ui("Nothing was imported.", str(exc))
             else:
                 st.success(f"Imported {n} references as a new set; choose it on the Draw & match page.")
                 st.text(f"Set: {name}")
@@ -197,7 +197,7 @@ with st.expander("Share a reference set (export / import)"):
                       args=("sure_delete_set", "doomed_set", lambda name: gallery.delete_set(name, actor=me),
                             "delete_set_error"))
             if "delete_set_error" in state:
-                ui.error_ui("Not deleted.", state.pop("delete_set_error"))
+                widgets.error_ui("Not deleted.", state.pop("delete_set_error"))
 
 if me.role is Role.TEACHER:
     with st.expander("Reset the class"):
@@ -207,7 +207,7 @@ if me.role is Role.TEACHER:
 
         def reset(_):
             retired, deleted = gallery.reset_class(me)
-            state["reset_done"] = f"{ui.count(retired, 'student')} and {ui.count(deleted, 'symbol')} removed."
+            state["reset_done"] = f"{widgets.count(retired, 'student')} and {widgets.count(deleted, 'symbol')} removed."
 
         sure_reset = st.checkbox("Yes, reset the class", key="sure_reset", on_change=confirm,
                                  args=("sure_reset", "reset_target"))
@@ -216,4 +216,4 @@ if me.role is Role.TEACHER:
         if "reset_done" in state:
             st.success("The class was reset: " + state.pop("reset_done"))
         if "reset_error" in state:
-            ui.error_ui("Not reset.", state.pop("reset_error"))
+            widgets.error_ui("Not reset.", state.pop("reset_error"))

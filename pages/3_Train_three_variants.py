@@ -4,7 +4,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-import ui
+from ui import classroom, nav, train
 from siamese.classroom import Action, may
 from siamese.lecture.training import DATASETS, PRESETS, JobSnapshot, JobStatus, PairTrainingSettings
 from siamese.lecture.models import VARIANTS
@@ -18,8 +18,8 @@ st.markdown(
     "Flatten + Dense(128, relu); each model ends in Dense(1, sigmoid) and is trained with binary "
     "cross-entropy and Adam. Pair accuracy counts a prediction as *same* when its probability ≥ 0.5.")
 
-job = ui.training_job()
-me = ui.actor()
+job = train.training_job()
+me = classroom.actor()
 may_train = me is not None and may(me, Action.TRAIN)
 running = job.snapshot().running
 locked = running or not may_train  # the controls wait while a training runs; students watch
@@ -42,7 +42,7 @@ with st.expander("What the lecture claims, and what we measured on this CPU"):
         "set the seed to see it).")
 
 with st.expander("Peek at the pairs", expanded=False):
-    peek = ui.peek_pairs()
+    peek = train.peek_pairs()
     if peek is None:
         st.info("MNIST is not available, so there are no pairs to show.")
     else:
@@ -53,7 +53,7 @@ with st.expander("Peek at the pairs", expanded=False):
                 st.caption("same (1)" if same else "different (0)")
 
 with st.expander("The three models (Keras summaries)"):
-    for key, (name, params, summary) in ui.variant_summaries().items():
+    for key, (name, params, summary) in train.variant_summaries().items():
         st.markdown(f"**{name}**: {params:,} parameters")
         st.code(summary, language=None)
 
@@ -111,7 +111,7 @@ def live(controls_locked: bool):
     if snap.pairs_description is not None:
         st.caption(snap.pairs_description)
     if batches := history.batch_rows():
-        ui.history_charts(pd.DataFrame(history.epoch_rows()), pd.DataFrame(batches))
+        train.history_charts(pd.DataFrame(history.epoch_rows()), pd.DataFrame(batches))
     if snap.status is JobStatus.STOPPED and not history.epochs_done:
         st.info("Stopped before the first epoch ended, so there are no epoch results; the within-epoch "
                 "curve above is kept.")
@@ -133,7 +133,7 @@ def finished_ui(snap: JobSnapshot):
         "comparison, so they stay near chance. The Siamese model is given the comparison for free: one "
         "tower maps both images into the same space and the distance between them is all the last "
         "layer sees, so it only has to learn an embedding in which images of the same class are close.")
-    st.page_link("pages/5_Compare_two_sketches.py", icon="↔️",
+    st.page_link(nav.COMPARE, icon="↔️",
                  label="Draw two sketches and see what each of these three models says about them")
     if not snap.siamese_trained or not may_train:
         return

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-import ui
+from ui import evaluation, resources
 from siamese.fewshot.episodes import PROTOCOLS
 from siamese.fewshot.evaluation import confused_pairs, evaluate
 from siamese.data.preprocess import to_display
@@ -16,8 +16,8 @@ st.markdown(
     "**Within-alphabet** episodes take all N characters from one alphabet (Lake et al. 2015's "
     "task: Koch et al.'s Siamese network 92.0%, people 95.5% at 20-way 1-shot); **random** episodes "
     "mix alphabets, which is easier.")
-matcher = ui.require_matcher()
-ev, problem = ui.evaluation_set()
+matcher = resources.require_matcher()
+ev, problem = evaluation.evaluation_set()
 if ev is None:
     st.error("The Omniglot evaluation alphabets are not available, so there is nothing to evaluate on.")
     st.text(problem)
@@ -31,7 +31,7 @@ episodes = c4.number_input("Episodes", 10, 500, max(40, -(-400 // way)), help="A
                            "give a 95% interval of about ±3 points.")
 
 if st.button("Run", type="primary"):
-    emb = ui.evaluation_embeddings(matcher.model_id, matcher)
+    emb = evaluation.evaluation_embeddings(matcher.model_id, matcher)
     bar = st.progress(0.0, text="episodes")
     res = evaluate(emb, ev.labels, ev.alphabet_of_image, ev.drawers, way, shot, protocol, episodes=int(episodes),
                    seed=0, progress=lambda d, t: bar.progress(d / t, text=f"episode {d} of {t}"))
@@ -74,7 +74,7 @@ if st.button("Draw the map"):
     import altair as alt
     from sklearn.decomposition import PCA
 
-    emb = ui.evaluation_embeddings(matcher.model_id, matcher)
+    emb = evaluation.evaluation_embeddings(matcher.model_id, matcher)
     a = int(np.flatnonzero(ev.alphabets == alphabet)[0])
     idx = np.flatnonzero(ev.alphabet_of_image == a)
     xy = PCA(n_components=2, random_state=0).fit_transform(emb[idx])

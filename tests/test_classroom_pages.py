@@ -11,6 +11,7 @@ from siamese.gallery.schema import CLASS_SYMBOLS
 from siamese.gallery.gallery import Gallery
 from siamese.matching import register_sketch
 from test_pages import offline, texts  # noqa: F401 - offline is a fixture
+from ui import nav
 
 PASSCODE = "owl-42 secret"
 
@@ -18,10 +19,10 @@ PASSCODE = "owl-42 secret"
 def class_app(page=None, query=None, passcode=PASSCODE):
     """The app with a teacher passcode in Streamlit's secrets (None: solo mode), opened at ``page``
     with ``query`` parameters in the URL."""
-    import ui
+    from ui import resources
     st.cache_resource.clear()
     st.cache_data.clear()
-    ui._failures.clear()
+    resources._failures.clear()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     if passcode is not None:
         at.secrets["teacher_passcode"] = passcode
@@ -65,9 +66,9 @@ def test_without_a_passcode_one_user_does_everything_and_the_sidebar_says_so(off
     at = class_app(passcode=None)
     assert "Single-user mode" in "\n".join(c.value for c in at.sidebar.caption)
     assert not [t for t in at.text_input if t.key in ("join_name", "passcode")]
-    at.switch_page("pages/2_Register.py").run()
+    at.switch_page(nav.REGISTER).run()
     assert "Join the class" not in texts(at) and [b for b in at.button if b.label == "Register"]
-    at.switch_page("pages/3_Train_three_variants.py").run()
+    at.switch_page(nav.TRAIN).run()
     assert {b.label: b.disabled for b in at.button}["Train"] is False
 
 
@@ -81,7 +82,7 @@ def test_a_student_joins_with_a_name_and_keeps_the_identity_in_the_url(offline):
     assert token not in everything_shown(at)  # the URL holds it; the page never shows it
     again = class_app(query={"student": token})  # a reload, or the bookmark
     assert "You are Ana (student)." in texts(again)
-    again.switch_page("pages/2_Register.py").run()
+    again.switch_page(nav.REGISTER).run()
     assert again.query_params["student"] == token  # put back after the page change
     assert "0 symbols are yours" in texts(again)
 
@@ -92,7 +93,7 @@ def test_two_students_with_one_name_stay_two_owners_and_see_their_own_controls(o
     register(ana, "star")
     register(ben, "star", "zero")
     register(TEACHER, "moon", "one")
-    at = class_app("pages/2_Register.py", {"student": tb})
+    at = class_app(nav.REGISTER, {"student": tb})
     assert "The class has 3 symbols from 3 owners; 1 symbol is yours." in texts(at)
     assert [t.value for t in at.text if t.value.endswith("(1)")] == ["star · Sam (1)"]
     assert at.selectbox(key="target").options == ["star · Sam"]  # his own symbol, not Ana's
@@ -109,7 +110,7 @@ def test_two_students_with_one_name_stay_two_owners_and_see_their_own_controls(o
 def test_a_student_watches_the_training_and_cannot_start_or_stop_it(offline):
     gallery = Gallery()
     token, _ = gallery.join_class("Ana")
-    at = class_app("pages/3_Train_three_variants.py", {"student": token})
+    at = class_app(nav.TRAIN, {"student": token})
     assert "The teacher starts and stops the training" in texts(at)
     assert {b.label: b.disabled for b in at.main.button} == {"Train": True, "Stop": True}
     assert all(w.disabled for w in [*at.main.radio, *at.main.slider, *at.main.number_input, *at.main.checkbox])
@@ -118,10 +119,10 @@ def test_a_student_watches_the_training_and_cannot_start_or_stop_it(offline):
 def test_only_my_symbols_on_draw_and_match(offline):
     gallery = Gallery()
     token, _ = gallery.join_class("Ana")
-    at = class_app("pages/1_Draw_and_match.py", {"student": token})
+    at = class_app(nav.DRAW, {"student": token})
     at.selectbox[0].select(CLASS_SYMBOLS).run()
     assert at.radio(key="match_scope").options == ["the whole class", "only my symbols"]
-    solo = class_app("pages/1_Draw_and_match.py", passcode=None)
+    solo = class_app(nav.DRAW, passcode=None)
     solo.selectbox[0].select(CLASS_SYMBOLS).run()
     assert not [r for r in solo.radio if r.key == "match_scope"]
 
@@ -139,7 +140,7 @@ def test_the_teacher_unlocks_sees_the_join_code_and_may_change_any_symbol(offlin
     assert ["Scan to join"] in [i.captions for i in at.image] and "1 student joined: Ana" in texts(at)
     assert PASSCODE not in everything_shown(at)
     assert "passcode" not in at.session_state or at.session_state["passcode"] == ""  # not kept in the session
-    at.switch_page("pages/2_Register.py").run()
+    at.switch_page(nav.REGISTER).run()
     assert "star · Ana (1)" in [t.value for t in at.text]
     at.checkbox(key="sure_delete").check().run()
     click(at, "Delete")
@@ -148,7 +149,7 @@ def test_the_teacher_unlocks_sees_the_join_code_and_may_change_any_symbol(offlin
     click(at, "Reset the class")
     assert "The class was reset: 1 student and 0 symbols removed." in texts(at)
     assert gallery.students() == []
-    at.switch_page("pages/3_Train_three_variants.py").run()
+    at.switch_page(nav.TRAIN).run()
     assert {b.label: b.disabled for b in at.button}["Train"] is False
 
 
@@ -219,6 +220,6 @@ def test_streamlit_does_not_clear_keras_after_every_run(offline, monkeypatch):
     import keras
     calls = []
     monkeypatch.setattr(keras.backend, "clear_session", lambda *a, **k: calls.append(1))
-    at = class_app("pages/1_Draw_and_match.py", passcode=None)
+    at = class_app(nav.DRAW, passcode=None)
     at.run()
     assert "Empty sketch" in texts(at) and calls == []

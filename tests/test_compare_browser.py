@@ -9,7 +9,7 @@ import pytest
 from browser import ARTIFACTS, app_server, clear_canvas, draw, wait_for_text
 from conftest import pen_strokes, sketch
 from siamese.compare import compare_sketches
-from ui import COMPARE_CANVAS_PX as CANVAS
+from ui.compare import COMPARE_CANVAS_PX as CANVAS
 
 pytestmark = [pytest.mark.browser, pytest.mark.realdata]
 

@@ -9,8 +9,9 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, SHAPES, sketch
 from siamese.compare import compare_sketches
+from ui import nav
 
-PAGE = "pages/5_Compare_two_sketches.py"
+PAGE = nav.COMPARE
 
 
 @pytest.fixture
@@ -52,10 +53,10 @@ def model(monkeypatch, tmp_path, matcher):
 
 def page(a=None, b=None):
     """The Compare page with sketch A and B (canvas RGBA images, or None for an untouched canvas)."""
-    import ui
+    from ui import resources
     st.cache_resource.clear()
     st.cache_data.clear()
-    ui._failures.clear()
+    resources._failures.clear()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     at.switch_page(PAGE)

@@ -10,6 +10,7 @@ from siamese.gallery.schema import CLASS_SYMBOLS
 from siamese.gallery.gallery import Gallery
 from siamese.matching import match_sketch, register_sketch
 from siamese.data.preprocess import to_model_input
+from ui import nav
 
 
 @pytest.fixture
@@ -21,10 +22,10 @@ def offline(monkeypatch, tmp_path):
 
 
 def app(page=None):
-    import ui
+    from ui import resources
     st.cache_resource.clear()  # each test gets its own SIAMESE_HOME
     st.cache_data.clear()
-    ui._failures.clear()
+    resources._failures.clear()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     if page:
@@ -60,13 +61,13 @@ def test_home_without_data_says_so_and_shows_the_model(offline):
 
 
 def test_draw_page_with_no_sketch_yet(offline):
-    at = app("pages/1_Draw_and_match.py")
+    at = app(nav.DRAW)
     assert at.selectbox[0].options == [f"{CLASS_SYMBOLS} (0 symbols)"]  # plural for 0, singular for 1
     assert "Empty sketch" in texts(at)
 
 
 def test_register_with_empty_canvas_is_refused_and_changes_nothing(offline):
-    at = app("pages/2_Register.py")
+    at = app(nav.REGISTER)
     at.text_input[0].input("star").run()
     at.button[0].click().run()
     assert "Empty sketch" in texts(at)
@@ -76,7 +77,7 @@ def test_register_with_empty_canvas_is_refused_and_changes_nothing(offline):
 def test_register_page_lists_renames_and_deletes(offline):
     add_symbol("**bold** <i>x</i>", SHAPES["star"])
     add_symbol("ring", SHAPES["zero"])
-    at = app("pages/2_Register.py")
+    at = app(nav.REGISTER)
     assert "**bold** <i>x</i> (1)" in [t.value for t in at.text]  # plain text, not rendered
     at.selectbox(key="target").select(symbol_id("ring")).run()
     at.text_input(key="new_name").input("**bold** <i>x</i>").run()
@@ -97,7 +98,7 @@ def test_draw_page_with_a_broken_model_says_so(offline, monkeypatch, tmp_path):
     bad = tmp_path / "broken.keras"
     bad.write_bytes(b"\x00" * 100)
     monkeypatch.setenv("SIAMESE_MODEL", str(bad))
-    at = app("pages/1_Draw_and_match.py")
+    at = app(nav.DRAW)
     assert "could not be loaded" in texts(at) and "not a loadable Keras model" in texts(at)
 
 
@@ -137,7 +138,7 @@ def test_draw_page_keeps_the_guess_after_each_stroke_until_cleared(offline):
     add_symbol("star", SHAPES["star"])
     add_symbol("ring", SHAPES["zero"])
     add_symbol("bar", SHAPES["one"])
-    at = app("pages/1_Draw_and_match.py")
+    at = app(nav.DRAW)
     assert not [t for t in at.text if t.value.startswith("After stroke")]
     draw_on(at, STAR_START)
     first = match_list(at)[0]
@@ -168,7 +169,7 @@ def test_draw_page_map_same_points_every_rerun_and_the_sketch_where_the_projecti
 
     for name, shape in (("star", "star"), ("ring", "zero"), ("bar", "one"), ("zig", "zigzag")):
         add_symbol(name, SHAPES[shape])
-    at = app("pages/1_Draw_and_match.py")
+    at = app(nav.DRAW)
     spec, data = the_map(at)
     assert data["sketch"].num_rows == 0 and data["links"].num_rows == 0  # nothing drawn yet
     matcher, index = load_matcher(), ReferenceIndex(Gallery())
@@ -204,21 +205,21 @@ def test_draw_page_is_usable_while_the_default_sets_are_prepared(offline, monkey
     import time
 
     import siamese.gallery.defaults as references
-    import ui
+    from ui import resources
 
     release = threading.Event()
     monkeypatch.setattr(references, "seed_default_sets", lambda gallery, matcher=None: release.wait(60) and [])
-    at = app("pages/1_Draw_and_match.py")
+    at = app(nav.DRAW)
     assert any("being prepared" in i.value for i in at.info), texts(at)
     assert at.selectbox[0].options == [f"{CLASS_SYMBOLS} (0 symbols)"] and "Empty sketch" in texts(at)
-    assert ui.default_sets_preparing()
+    assert resources.default_sets_preparing()
     release.set()
     deadline = time.time() + 30
-    while ui.default_sets_preparing() and time.time() < deadline:
+    while resources.default_sets_preparing() and time.time() < deadline:
         time.sleep(0.05)
     at.run()
     assert not any("being prepared" in i.value for i in at.info)
-    assert not ui.default_sets_preparing()
+    assert not resources.default_sets_preparing()
 
 
 def run_until(at, text, timeout=240):
@@ -233,7 +234,7 @@ def run_until(at, text, timeout=240):
 
 
 def test_train_page_without_data_reports_the_failure_and_stays_usable(offline):
-    at = app("pages/3_Train_three_variants.py")
+    at = app(nav.TRAIN)
     body = texts(at)
     assert "MNIST is not available" in body and "Press Train" in body
     assert [m for m in at.markdown if "201,217 parameters" in m.value]
@@ -245,7 +246,7 @@ def test_train_page_without_data_reports_the_failure_and_stays_usable(offline):
 @pytest.mark.realdata
 def test_train_page_tiny_run_and_use_for_matching(real_data_dir, monkeypatch):
     monkeypatch.setenv("SIAMESE_DATA_DIR", str(real_data_dir))
-    at = app("pages/3_Train_three_variants.py")
+    at = app(nav.TRAIN)
     at.radio[1].set_value("manual").run()
     at.slider[0].set_value(1).run()
     at.select_slider[1].set_value(2_000).run()
@@ -279,12 +280,12 @@ def test_train_page_a_second_user_watches_and_stop_keeps_the_partial_history(off
     x, y = rng.random((2000, 28, 28)).astype(np.float32), rng.integers(0, 10, 2000)
     noise = PairData(make_pairs(x, y, rng), make_pairs(x[:100], y[:100], rng), "noise pairs")
     monkeypatch.setattr(pairs_module, "mnist_pairs", lambda n, seed=0: noise)
-    at = app("pages/3_Train_three_variants.py")
+    at = app(nav.TRAIN)
     at.radio[1].set_value("manual").run()
     at.slider[0].set_value(20).run()
     next(b for b in at.button if b.label == "Train").click().run()
     watcher = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    watcher.switch_page("pages/3_Train_three_variants.py").run()
+    watcher.switch_page(nav.TRAIN).run()
     deadline = time.time() + 120
     while not (watcher.progress and watcher.progress[0].value > 0):  # the first epoch has ended
         assert time.time() < deadline, texts(watcher)
@@ -308,7 +309,7 @@ def test_train_page_a_second_user_watches_and_stop_keeps_the_partial_history(off
 @pytest.mark.realdata
 def test_evaluate_page_runs_an_evaluation_and_a_map(real_data_dir, monkeypatch, matcher):
     monkeypatch.setenv("SIAMESE_DATA_DIR", str(real_data_dir))
-    at = app("pages/4_Evaluate.py")
+    at = app(nav.EVALUATE)
     at.number_input[0].set_value(10).run()
     next(b for b in at.button if b.label == "Run").click().run()
     assert not at.exception, at.exception
@@ -367,7 +368,7 @@ def check_map(at, data_dir, alphabet, matcher):
 
 
 def test_evaluate_page_without_data(offline):
-    at = app("pages/4_Evaluate.py")
+    at = app(nav.EVALUATE)
     assert "not available" in texts(at)
 
 
@@ -376,7 +377,7 @@ def test_user_text_is_never_rendered_as_markdown(offline):
     for name in ("**bold**", "www.evil.com", "<img src=x onerror=alert(1)>"):
         add_symbol(name, SHAPES["star"] if name.startswith("*") else SHAPES["zero"] if name.startswith("w")
                    else SHAPES["zigzag"])
-    at = app("pages/2_Register.py")
+    at = app(nav.REGISTER)
     at.text_input[0].input("www.evil.com").run()
     rendered = [m.value for m in at.markdown] + [e.value for e in at.error] + [s.value for s in at.success]
     assert not any(n in r for r in rendered for n in ("**bold**", "www.evil.com", "<img"))
@@ -388,7 +389,7 @@ def test_a_failed_start_is_retried_not_remembered(offline, real_data_dir, tmp_pa
     the app finds them without a restart (a failed load used to be cached until the restart)."""
     import shutil
 
-    import ui
+    from ui import resources
     model = tmp_path / "later" / "embedding.keras"
     monkeypatch.setenv("SIAMESE_MODEL", str(model))
     at = app()
@@ -401,19 +402,19 @@ def test_a_failed_start_is_retried_not_remembered(offline, real_data_dir, tmp_pa
     model.parent.mkdir()
     shutil.copy(ROOT / "assets" / "embedding.keras", model)
     shutil.copy(ROOT / "assets" / "model_card.json", model.with_suffix(".json"))
-    monkeypatch.setattr(ui, "RETRY_AFTER_S", 3600.0)
+    monkeypatch.setattr(resources, "RETRY_AFTER_S", 3600.0)
     at.run()  # within the back-off: the failure is served from memory, nothing is retried yet
     assert "MNIST digits are not available" in texts(at) and "could not be loaded" in texts(at)
-    monkeypatch.setattr(ui, "RETRY_AFTER_S", 0.0)
+    monkeypatch.setattr(resources, "RETRY_AFTER_S", 0.0)
     at = run_until(at, "Digits: 10 symbols, 500 references")  # built in the background, as on a first start
     body = texts(at)
     assert "not available" not in body and "could not be loaded" not in body, body
 
 
 def test_train_page_pairs_appear_once_mnist_is_in_place(offline, real_data_dir, tmp_path, monkeypatch):
-    import ui
-    monkeypatch.setattr(ui, "RETRY_AFTER_S", 0.0)
-    at = app("pages/3_Train_three_variants.py")
+    from ui import resources
+    monkeypatch.setattr(resources, "RETRY_AFTER_S", 0.0)
+    at = app(nav.TRAIN)
     assert "no pairs to show" in texts(at)
     (tmp_path / "no-data").mkdir()
     (tmp_path / "no-data" / "mnist").symlink_to(real_data_dir / "mnist")
@@ -429,7 +430,7 @@ def outcome_messages(at):
 def test_one_click_one_outcome_and_a_page_ready_for_the_next_sketch(offline):
     """Register, then the same click again (a double click, whichever state its rerun sees): one
     symbol stored, one message. The same sketch under a new name is refused, not stored twice."""
-    at = app("pages/2_Register.py")
+    at = app(nav.REGISTER)
     star = sketch(SHAPES["star"])
     at.session_state["sketch_to_register"] = star  # the canvas reports nothing under AppTest
     at.run()
@@ -459,7 +460,7 @@ def test_one_click_one_outcome_and_a_page_ready_for_the_next_sketch(offline):
 def test_every_deletion_needs_a_fresh_confirmation(offline):
     for name in ("a", "b", "c"):
         add_symbol(name, SHAPES["star"])
-    at = app("pages/2_Register.py")
+    at = app(nav.REGISTER)
     at.selectbox(key="target").select(symbol_id("a")).run()
     at.checkbox(key="sure_delete").check().run()
     next(b for b in at.button if b.label == "Delete").click().run()
@@ -486,7 +487,7 @@ def test_deleting_an_imported_set_needs_a_fresh_confirmation(offline):
     g = Gallery()
     for set_name in ("Class A", "Class B"):
         g.add_set_bulk(set_name, "user", [("x", to_model_input(sketch(SHAPES["one"])), b"png")])
-    at = app("pages/2_Register.py")
+    at = app(nav.REGISTER)
     at.selectbox(key="doomed_set").select("Class A").run()
     at.checkbox(key="sure_delete_set").check().run()
     next(b for b in at.button if b.label == "Delete set").click().run()

@@ -5,6 +5,7 @@ from conftest import SHAPES
 from siamese.gallery.schema import CLASS_SYMBOLS
 from siamese.gallery.gallery import Gallery
 from test_pages import add_symbol, app, offline, texts  # noqa: F401 - offline is a fixture
+from ui import nav
 
 UNAVAILABLE = "cannot be reached, so matching against the stored sets and registering symbols are unavailable"
 
@@ -17,17 +18,17 @@ def test_the_app_starts_without_its_database_and_says_matching_is_unavailable(of
     assert "One-shot learning" in body and at.metric  # Home still explains, and shows the model
     assert UNAVAILABLE in body and f"postgresql://ana@127.0.0.1:{closed}/siamese" in body
     assert "s3cret" not in body
-    for page in ("pages/1_Draw_and_match.py", "pages/2_Register.py"):
+    for page in (nav.DRAW, nav.REGISTER):
         at.switch_page(page).run()
         assert not at.exception and UNAVAILABLE in texts(at) and "s3cret" not in texts(at)
 
 
 def test_the_database_lost_mid_session_is_said_then_found_again(offline, monkeypatch, postgres, postgres_url):
-    import ui
+    from ui import resources
 
     monkeypatch.setenv("SIAMESE_DATABASE_URL", postgres_url)
     add_symbol("star", SHAPES["star"])
-    at = app("pages/1_Draw_and_match.py")
+    at = app(nav.DRAW)
     assert f"{CLASS_SYMBOLS} (1 symbol)" in at.selectbox[0].options
     postgres.stop()
     try:
@@ -36,7 +37,7 @@ def test_the_database_lost_mid_session_is_said_then_found_again(offline, monkeyp
         assert f"127.0.0.1:{postgres.port}/gallery" in texts(at)
     finally:
         postgres.start()
-    ui._failures.clear()  # as when RETRY_AFTER_S has passed
+    resources._failures.clear()  # as when RETRY_AFTER_S has passed
     at.run()
     assert not at.exception and UNAVAILABLE not in texts(at)
     assert f"{CLASS_SYMBOLS} (1 symbol)" in at.selectbox[0].options

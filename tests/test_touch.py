@@ -12,7 +12,7 @@ from browser import ARTIFACTS, INK_JS, app_server, ranked_names, wait_for_text
 
 pytestmark = pytest.mark.browser
 
-SIDE = 280  # ui.CANVAS_PX: the canvas's CSS size on both viewports (checked below)
+SIDE = 280  # ui.canvas.CANVAS_PX: the canvas's CSS size on both viewports (checked below)
 # Where strokes start, in canvas pixels: every band of the canvas, the toolbar's old one first.
 STARTS = {
     "top-right band x=260 y=4": (260, 4),

@@ -5,6 +5,7 @@ from conftest import SHAPES, sketch
 from siamese.matching import Match, MatchResult, Verdict, verdict_details, verdict_sentence
 from siamese.search.openset import Confidence
 from test_pages import app, offline  # noqa: F401  offline is a fixture
+from ui import nav
 
 SEVEN, ONE = Match("7", 1.0, 1), Match("1", 1.05, 2)
 
@@ -46,17 +47,17 @@ def test_details_give_the_two_estimates_in_words():
 
 
 def test_literal_keeps_markdown_and_backticks_inert():
-    import ui
-    assert ui.literal("**bold**") == "` **bold** `"
-    assert ui.literal("a``b") == "``` a``b ```"  # a fence longer than any run inside
+    from ui import canvas, widgets
+    assert widgets.literal("**bold**") == "` **bold** `"
+    assert widgets.literal("a``b") == "``` a``b ```"  # a fence longer than any run inside
 
 
 def test_draw_page_shows_the_calibrated_verdict(offline):
     """Two symbols registered (one named like Markdown), a redrawn star on the canvas: the page
     shows exactly the core's sentence for that result, with the name as a code span, and the
     numbers behind it. The canvas reports nothing under AppTest, so the sketch is put where the
-    page reads it (``ui.sketch_ui``)."""
-    import ui
+    page reads it (``canvas.sketch_ui``)."""
+    from ui import canvas, widgets
     from siamese import load_matcher
     from siamese.classroom import SOLO
     from siamese.gallery.schema import CLASS_SYMBOLS
@@ -70,13 +71,13 @@ def test_draw_page_shows_the_calibrated_verdict(offline):
         register_sketch(sketch(SHAPES[shape]), Gallery(), CLASS_SYMBOLS, name, matcher, actor=SOLO)
     drawn = sketch([[(0.5 + (x - 0.5) * 0.85 + 0.03, 0.5 + (y - 0.5) * 0.85) for x, y in s] for s in SHAPES["star"]],
                    width=12)
-    at = app("pages/1_Draw_and_match.py")
+    at = app(nav.DRAW)
     at.session_state["draw_sketch"], at.session_state["draw_strokes"] = drawn, 2  # where the page reads the canvas
     at.run()
-    expected = match_sketch(drawn, ReferenceIndex(Gallery()), CLASS_SYMBOLS, matcher, background=ui.CANVAS_BACKGROUND)
+    expected = match_sketch(drawn, ReferenceIndex(Gallery()), CLASS_SYMBOLS, matcher, background=canvas.CANVAS_BACKGROUND)
     assert expected.verdict == Verdict.MATCH and expected.best.symbol == "**star**" and expected.confidence
     shown = [e.value for e in at.success]  # the warnings say the datasets are missing (offline)
-    assert shown == [verdict_sentence(expected, lambda m: ui.literal(m.symbol))]
+    assert shown == [verdict_sentence(expected, lambda m: widgets.literal(m.symbol))]
     assert "` **star** `" in shown[0] and "**star**" not in shown[0].replace("` **star** `", "")
     assert verdict_details(expected) in [c.value for c in at.caption]
 

@@ -1,0 +1,195 @@
+"""The classroom in the app (see :mod:`siamese.classroom`): who this session is, joining, the teacher's
+unlock, the sidebar and the home page's join QR code."""
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.resources import gallery_store
+from ui.widgets import count, error_ui
+
+STUDENT_PARAM = "student"
+"""Query parameter holding a student's identity token: a reload or a bookmark keeps the identity."""
+
+
+def teacher_passcode() -> str | None:
+    """The passcode set by whoever started the server: ``teacher_passcode`` in
+    ``.streamlit/secrets.toml``, else the environment variable ``SIAMESE_TEACHER_PASSCODE``; None:
+    solo mode. Read on every run, so it is never kept in a session."""
+    from siamese.classroom import PASSCODE_SECRET, configured_passcode
+
+    secret = st.secrets.get(PASSCODE_SECRET) if st.secrets.load_if_toml_exists() else None
+    return configured_passcode(secret)
+
+
+def session_actor():
+    """Who this session is, worked out once per run by the entry script (``app.py``) before the
+    page runs; pages read it with :func:`actor`.
+
+    Solo mode (no passcode): the solo user. A session unlocked with the passcode: the teacher. A
+    student: from the identity token in the URL (or this session, which puts it back in the URL
+    after Streamlit clears it on a page change). A token that cannot be used is dropped, with its
+    message at the top of the page. Returns the actor, or None for a visitor who has not joined.
+    """
+    from siamese.classroom import SOLO, TEACHER, IdentityError
+
+    state = st.session_state
+    if teacher_passcode() is None:
+        state["actor"] = SOLO
+    elif state.get("teacher_unlocked"):
+        state["actor"] = TEACHER
+    else:
+        state["actor"] = None
+        token = st.query_params.get(STUDENT_PARAM) or state.get("student_token")
+        if token:
+            try:
+                state["actor"] = gallery_store().student(token)
+            except IdentityError as exc:
+                st.warning(str(exc))
+                state.pop("student_token", None)
+                st.query_params.pop(STUDENT_PARAM, None)
+            else:
+                state["student_token"] = token
+                if st.query_params.get(STUDENT_PARAM) != token:
+                    st.query_params[STUDENT_PARAM] = token
+    return state["actor"]
+
+
+def actor():
+    """This session's actor (see :func:`session_actor`): None for a visitor who has not joined."""
+    return st.session_state.get("actor")
+
+
+def in_class() -> bool:
+    """Whether the server runs a class (a teacher passcode is set), so owners are shown."""
+    from siamese.classroom import Role
+
+    a = actor()
+    return a is None or a.role is not Role.SOLO
+
+
+def symbol_label(name: str, owner_name: str, set_name: str) -> str:
+    """How a symbol is shown: "star · Ana" in a class's Class symbols, else its name."""
+    from siamese.gallery.schema import CLASS_SYMBOLS
+
+    return f"{name} · {owner_name}" if in_class() and set_name == CLASS_SYMBOLS else name
+
+
+def _join() -> None:
+    """Join button callback: a new student identity, its token in the URL."""
+    from siamese.gallery.errors import GalleryError
+
+    state = st.session_state
+    try:
+        token, student = gallery_store().join_class(state.get("join_name", ""))
+    except GalleryError as exc:
+        state["join_error"] = str(exc)
+        return
+    state["student_token"], state["actor"] = token, student
+    state["join_name"] = ""
+    st.query_params[STUDENT_PARAM] = token
+
+
+def join_ui() -> None:
+    """The form a visitor joins the class with: a display name, no account."""
+    st.info("Join the class to register your own symbols: type your name (no account, no e-mail).")
+    with st.form("join", border=False):  # Enter joins, as the button does
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        c1.text_input("Your name", key="join_name", max_chars=200, placeholder="e.g. Ana (40 characters at most)")
+        c2.form_submit_button("Join", type="primary", on_click=_join)
+    if "join_error" in st.session_state:
+        error_ui("Not joined.", st.session_state.pop("join_error"))
+
+
+def _unlock(passcode: str) -> None:
+    """Unlock button callback: the typed passcode is checked, then cleared from the session."""
+    from siamese.classroom import PasscodeGate, PasscodeRefused
+
+    state = st.session_state
+    gate = state.setdefault("passcode_gate", PasscodeGate())
+    typed, state["passcode"] = state.get("passcode", ""), ""
+    try:
+        gate.unlock(typed, passcode)
+    except PasscodeRefused as exc:
+        state["passcode_error"] = str(exc)
+        return
+    state["teacher_unlocked"] = True
+    state.pop("student_token", None)  # the projected address carries no student's identity
+    st.query_params.pop(STUDENT_PARAM, None)
+
+
+def _lock() -> None:
+    st.session_state["teacher_unlocked"] = False
+
+
+def _leave() -> None:
+    """"Not you?": forget this identity in this browser tab (the student and their symbols stay)."""
+    st.session_state.pop("student_token", None)
+    st.session_state["actor"] = None
+    st.query_params.pop(STUDENT_PARAM, None)
+
+
+def classroom_sidebar_ui() -> None:
+    """The sidebar's line about who you are: solo mode, the teacher (with Lock), a student (with
+    "Not you?"), or a visitor; and the teacher's unlock."""
+    from siamese.classroom import Role
+
+    bar, a, passcode = st.sidebar, actor(), teacher_passcode()
+    if passcode is None:
+        bar.caption("Single-user mode: no teacher passcode is set, so you may do everything here. "
+                    "To run a class, see “In the classroom” in the README.")
+        return
+    if a is not None and a.role is Role.TEACHER:
+        bar.success("Teacher: you may do everything.")
+        bar.button("Lock teacher mode", on_click=_lock)
+        return
+    if a is not None:
+        bar.text(f"You are {a.name} (student).")
+        bar.button("Not you? Join as someone else", on_click=_leave)
+    else:
+        bar.caption("Not joined yet: join on the Home or Register page to register symbols.")
+    with bar.expander("Teacher? Unlock", expanded="passcode_error" in st.session_state):
+        with st.form("unlock", border=False):  # Enter unlocks, as the button does
+            st.text_input("Teacher passcode", type="password", key="passcode", max_chars=1024)
+            st.form_submit_button("Unlock", on_click=_unlock, args=(passcode,))
+        if "passcode_error" in st.session_state:
+            st.error(st.session_state.pop("passcode_error"))
+
+
+def join_address() -> tuple[str, str | None]:
+    """``(the URL students open, a warning or None)``: this server's address on the local network
+    and Streamlit's port (``server.port``, ``server.baseUrlPath``)."""
+    from siamese.classroom import join_url, lan_address
+
+    bound = st.get_option("server.address") or ""
+    host = bound if bound and bound not in ("0.0.0.0", "::") else lan_address()
+    url = join_url(host, st.get_option("server.port"), st.get_option("server.baseUrlPath") or "")
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return url, ("This server only listens on this computer, so students' devices cannot reach it. Start it "
+                     "with `streamlit run app.py --server.address 0.0.0.0` on the classroom's network.")
+    return url, None
+
+
+def classroom_home_ui() -> None:
+    """Home's classroom part: for the teacher, the address to join, as text and as a QR code big
+    enough to project; for a visitor, the form to join; nothing in solo mode."""
+    from siamese.classroom import Role, qr_png
+
+    a = actor()
+    if a is not None and a.role is Role.SOLO:
+        return
+    if a is None:
+        join_ui()
+        return
+    if a.role is Role.STUDENT:
+        st.text(f"You are {a.name}: your symbols are yours to rename and delete; everyone can match against them.")
+        return
+    url, warning = join_address()
+    st.subheader("Join this class")
+    st.markdown("On a phone, tablet or laptop on this network, scan the code or open:")
+    st.code(url, language=None)
+    if warning:
+        st.warning(warning)
+    st.image(qr_png(url), caption="Scan to join")  # about 500 px, never wider than the page
+    students = gallery_store().students()
+    st.text(f"{count(len(students), 'student')} joined" + (": " + ", ".join(s["name"] for s in students)
+                                                             if students else "."))
