@@ -4,7 +4,7 @@ their embeddings, and whether the model calls them one symbol.
 The distance is the one Draw & match shows (:func:`siamese.matching.match_sketch`): sketch A is
 preprocessed and embedded as a query, sketch B as a reference is stored
 (:func:`siamese.search.index.embed_for_storage`, 8-bit), and the distance comes from the same
-:func:`siamese.search.index.nearest`. Register sketch B, draw sketch A on Draw & match, and the same
+:func:`siamese.distance.nearest`. Register sketch B, draw sketch A on Draw & match, and the same
 number comes out.
 """
 from __future__ import annotations
@@ -14,7 +14,8 @@ from enum import StrEnum
 
 import numpy as np
 
-from siamese.search.index import embed_for_storage, nearest
+from siamese.distance import nearest
+from siamese.search.index import embed_for_storage
 from siamese.embedding.matcher import Matcher
 from siamese.data.preprocess import prepare
 

@@ -7,7 +7,8 @@ from siamese.classroom import SOLO
 from siamese.gallery.schema import CLASS_SYMBOLS
 from siamese.gallery.gallery import Gallery, SetKind
 from siamese.gallery.errors import GalleryError
-from siamese.search.index import ReferenceIndex, embed_for_storage, nearest, top_symbols
+from siamese.distance import nearest
+from siamese.search.index import ReferenceIndex, embed_for_storage, top_symbols
 from test_gallery import FakeMatcher, image
 
 

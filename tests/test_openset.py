@@ -3,7 +3,8 @@ made-up embeddings whose expected values are worked out by hand in each docstrin
 import numpy as np
 import pytest
 
-from siamese.search.openset import Confidence, NoveltyCalibration, judge, nearest_distances, set_novelty
+from siamese.distance import nearest_distances
+from siamese.search.openset import Confidence, NoveltyCalibration, judge, set_novelty
 from siamese.measure.calibration import SetTrial, measure, nearest_two, per_set_rule, roc_auc
 
 

@@ -3,7 +3,7 @@ load_matcher``. Searching embeddings is :mod:`siamese.search.index`'s job.
 
 >>> m = load_matcher()                      # the model shipped in assets/
 >>> e = m.embed(images)                     # (n, H, W) uint8, dark ink on light -> (n, d) float32
->>> from siamese.search.index import nearest
+>>> from siamese.distance import nearest
 >>> nearest(e[0], reference_embeddings)     # indices and Euclidean distances, nearest first
 """
 from __future__ import annotations

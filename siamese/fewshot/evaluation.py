@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from siamese.fewshot.episodes import EpisodeSampler
+from siamese.distance import distances, paired_distances
 
 
 @dataclass
@@ -80,7 +81,7 @@ def classify(query_emb, prototypes, rng):
     Returns:
         ``(predicted (q,) int, distances (q, N) float32)``.
     """
-    d = np.sqrt(np.maximum(((query_emb[:, None, :] - prototypes[None, :, :]) ** 2).sum(-1), 0.0))
+    d = distances(query_emb, prototypes)
     order = rng.permutation(len(prototypes))  # shuffled candidate order
     shuffled = d[:, order]
     best = shuffled.min(axis=1, keepdims=True)
@@ -144,7 +145,7 @@ def pair_distances(embeddings, labels, drawers=None, n_pairs=4000, seed=0):
         if labels[i] != labels[j]:
             a.append(i), b.append(j)
     a, b = np.array(a), np.array(b)
-    dist = np.linalg.norm(embeddings[a] - embeddings[b], axis=1).astype(np.float32)
+    dist = paired_distances(embeddings[a], embeddings[b]).astype(np.float32)
     return dist, labels[a] == labels[b]
 
 

@@ -27,6 +27,7 @@ from siamese.gallery.gallery import Gallery, SetKind
 from siamese.data.codec import stored_input, thumbnail_png
 from siamese.search.index import embed_for_storage
 from siamese.data.preprocess import batch_to_model_input, to_model_input
+from siamese.distance import squared_distances
 
 DIGIT_REFERENCES = 50
 """References per digit in the "Digits" set (README, "The Digits set": top-1 by references per digit)."""
@@ -91,7 +92,7 @@ def digits_set_accuracy(embed, indices: dict) -> dict:
     ref_digit = np.array([int(d) for d in sorted(indices) for _ in indices[d]])
     refs = embed(np.stack([stored_input(v) for v in batch_to_model_input(x[ref_idx])[0]]))
     queries = embed(batch_to_model_input(x_test)[0])  # a query is not stored: full precision, as in the app
-    sq = (queries ** 2).sum(1)[:, None] - 2.0 * queries @ refs.T + (refs ** 2).sum(1)[None, :]
+    sq = squared_distances(queries, refs)
     correct = int((ref_digit[sq.argmin(axis=1)] == y_test).sum())
     low, high = wilson_interval(correct, len(y_test))
     return {"top1": correct / len(y_test), "ci95": [round(low, 4), round(high, 4)], "correct": correct,

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from siamese.search.openset import NoveltyCalibration, set_novelty
+from siamese.distance import distances, squared_distances
 
 POOL_DRAWERS = 4  # pool: drawers 1-4 of every validation character (404 images)
 QUANTILES = 201  # same-character distances kept at every 0.5%
@@ -60,7 +61,7 @@ def nearest_two(queries: np.ndarray, references: np.ndarray, symbols: np.ndarray
     Returns:
         ``(d1 (q,), d2 (q,), predicted symbol (q,))``; d2 is ``inf`` when the set has one symbol.
     """
-    sq = ((queries ** 2).sum(1)[:, None] - 2.0 * queries @ references.T + (references ** 2).sum(1)[None, :])
+    sq = squared_distances(queries, references)
     ids = np.unique(symbols)
     per_symbol = np.stack([sq[:, symbols == s].min(axis=1) for s in ids], axis=1)
     order = np.sort(per_symbol, axis=1)
@@ -77,8 +78,7 @@ def same_distance_quantiles(embeddings: np.ndarray, labels: np.ndarray, drawers:
     for c in np.unique(labels):
         idx = np.flatnonzero(labels == c)
         e = embeddings[idx]
-        sq = (e ** 2).sum(1)
-        d = np.sqrt(np.maximum(sq[:, None] - 2.0 * e @ e.T + sq[None, :], 0))
+        d = distances(e, e)
         i, j = np.triu_indices(len(idx), 1)
         dists.append(d[i, j][drawers[idx][i] != drawers[idx][j]])
     return np.quantile(np.concatenate(dists), np.linspace(0, 1, n))
@@ -271,8 +271,7 @@ def nearest_own_quantiles(queries: np.ndarray, query_labels: np.ndarray, referen
     """``(n,)`` quantiles (levels 0 to 1) of the distance from each query ``(q, d)`` to the nearest
     reference ``(m, d)`` of its own label: how far a known sketch lands from its symbol in a set
     of several references per symbol (the Digits set)."""
-    d = np.sqrt(np.maximum((queries ** 2).sum(1)[:, None] - 2.0 * queries @ references.T
-                           + (references ** 2).sum(1)[None, :], 0))
+    d = distances(queries, references)
     d[query_labels[:, None] != reference_labels[None, :]] = np.inf
     return np.quantile(d.min(axis=1), np.linspace(0, 1, n))
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from siamese.distance import paired_distances
 
 CARD_KEY = "distance_histograms"
 BINS = 60
@@ -161,7 +162,7 @@ def _different_pairs(labels, n, rng, drawers=None):
 
 def pair_distances(embeddings: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     """``(m,) float64`` Euclidean distances between rows ``i`` and ``j`` of ``(n, d)`` embeddings."""
-    return np.linalg.norm(embeddings[i].astype(np.float64) - embeddings[j], axis=1)
+    return paired_distances(embeddings[i].astype(np.float64), embeddings[j])
 
 
 def bin_edges(distances: list[np.ndarray], bins: int = BINS) -> np.ndarray:

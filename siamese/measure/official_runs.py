@@ -31,6 +31,7 @@ from siamese import paths
 from siamese.data.datasets import DatasetError
 from siamese.fewshot.evaluation import wilson_interval
 from siamese.data.preprocess import to_model_input
+from siamese.distance import squared_distances
 
 ALL_RUNS_URL = "https://github.com/brendenlake/omniglot/raw/master/python/one-shot-classification/all_runs.zip"
 # sha256 of the published file (md5 e8996daecdf12afeeb4a53a179f06b19), checked on download
@@ -172,7 +173,7 @@ def official_runs_accuracy(embed: Callable[[np.ndarray], np.ndarray],
     per_run = []
     for run in runs:
         train, test = embed(run.training), embed(run.test)
-        d = ((test[:, None, :] - train[None, :, :]) ** 2).sum(-1)
+        d = squared_distances(test, train)
         per_run.append(int((d.argmin(1) == run.answers).sum()))
     correct, trials = sum(per_run), sum(len(r.answers) for r in runs)
     return OfficialRunsResult(correct, trials, *wilson_interval(correct, trials), tuple(per_run))

@@ -15,6 +15,7 @@ import numpy as np
 from siamese.classroom import TEACHER_OWNER
 from siamese.gallery.gallery import Gallery
 from siamese.data.codec import bytes_to_input, stored_input
+from siamese.distance import nearest, squared_norms
 
 
 @dataclass
@@ -39,7 +40,7 @@ class References:
 
     def __post_init__(self):
         if self.sq_norms is None:
-            self.sq_norms = np.einsum("ij,ij->i", self.embeddings, self.embeddings)
+            self.sq_norms = squared_norms(self.embeddings)
         m = len(self.example_ids)
         if self.symbol_ids is None:  # built by hand (benchmarks, tests): one symbol per name
             self.symbol_ids = np.unique(self.symbols, return_inverse=True)[1] if m else np.zeros(0, np.int64)
@@ -53,32 +54,6 @@ class References:
         keep = np.flatnonzero(self.owners == owner)
         return References(self.example_ids[keep], self.symbols[keep], np.ascontiguousarray(self.embeddings[keep]),
                           self.sq_norms[keep], self.symbol_ids[keep], self.owners[keep], self.owner_names[keep])
-
-
-def nearest(query: np.ndarray, references: np.ndarray, k: int = 5,
-            sq_norms: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` references nearest to one query embedding.
-
-    Arguments:
-        query: ``(d,) float32``; references: ``(m, d) float32``.
-        sq_norms: optional ``(m,) float32`` squared norms of the references, precomputed
-            once per reference set (then a query reads the matrix once, not twice).
-
-    Returns:
-        ``(indices (k,) int, distances (k,) float32)``, nearest first (Euclidean distance, the
-        Siamese distance). Fewer than ``k`` when there are fewer references.
-    """
-    references = np.asarray(references, np.float32)
-    if len(references) == 0:
-        return np.zeros(0, int), np.zeros(0, np.float32)
-    # ||r - q||^2 = ||r||^2 - 2 r.q + ||q||^2: one matrix-vector product for the whole gallery
-    if sq_norms is None:
-        sq_norms = np.einsum("ij,ij->i", references, references)
-    sq = sq_norms - 2.0 * (references @ query) + float(query @ query)
-    k = min(k, len(references))
-    top = np.argpartition(sq, k - 1)[:k] if k < len(references) else np.arange(len(references))
-    top = top[np.argsort(sq[top], kind="stable")]
-    return top, np.sqrt(np.maximum(sq[top], 0.0)).astype(np.float32)
 
 
 def top_symbols(query: np.ndarray, embeddings: np.ndarray, symbols: np.ndarray, k: int = 5,

@@ -33,6 +33,7 @@ from enum import StrEnum
 import numpy as np
 
 from siamese import paths
+from siamese.distance import nearest_distances
 
 POOL_FILE = paths.ASSETS_DIR / "novelty_pool.npz"
 CARD_KEY = "open_set"
@@ -120,20 +121,6 @@ class SetNovelty:
         (capped at 1)."""
         closer = np.searchsorted(self.pool_distances, d, side="left") / len(self.pool_distances)
         return np.minimum(1.0, self.calibration.pool_correction * closer)
-
-
-def nearest_distances(queries: np.ndarray, references: np.ndarray, sq_norms: np.ndarray | None = None,
-                      chunk: int = 64) -> np.ndarray:
-    """``(q,) float32`` Euclidean distance from each query ``(q, d)`` to its nearest reference
-    ``(m, d)``, in chunks so that memory stays at ``chunk x m`` floats."""
-    if sq_norms is None:
-        sq_norms = np.einsum("ij,ij->i", references, references)
-    out = np.empty(len(queries), np.float32)
-    for i in range(0, len(queries), chunk):
-        q = queries[i:i + chunk]
-        sq = sq_norms[None, :] - 2.0 * (q @ references.T) + np.einsum("ij,ij->i", q, q)[:, None]
-        out[i:i + chunk] = np.sqrt(np.maximum(sq.min(axis=1), 0.0))
-    return out
 
 
 def set_novelty(pool_embeddings: np.ndarray, references: np.ndarray, calibration: NoveltyCalibration,
