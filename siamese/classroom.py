@@ -49,6 +49,9 @@ class Action(StrEnum):
     DELETE_SET = "delete a set"
     RESET_CLASS = "reset the class"
     TRAIN = "start or stop a training"
+    RUN_ROUND = "start, end, clear or export an experiment round"
+    ANSWER = "answer in an experiment round"
+    TEACH = "add the class's drawings as examples"
 
 
 class Scope(StrEnum):
@@ -60,7 +63,8 @@ class Scope(StrEnum):
 
 _STUDENT = {Action.MATCH: Scope.ANY, Action.REGISTER: Scope.OWN, Action.ADD_EXAMPLE: Scope.OWN,
             Action.RENAME: Scope.OWN, Action.DELETE_SYMBOL: Scope.OWN, Action.IMPORT_SET: Scope.NONE,
-            Action.DELETE_SET: Scope.NONE, Action.RESET_CLASS: Scope.NONE, Action.TRAIN: Scope.NONE}
+            Action.DELETE_SET: Scope.NONE, Action.RESET_CLASS: Scope.NONE, Action.TRAIN: Scope.NONE,
+            Action.RUN_ROUND: Scope.NONE, Action.ANSWER: Scope.OWN, Action.TEACH: Scope.NONE}
 PERMISSIONS: dict[Role, dict[Action, Scope]] = {
     Role.STUDENT: _STUDENT,
     Role.TEACHER: {action: Scope.ANY for action in Action},
@@ -68,7 +72,9 @@ PERMISSIONS: dict[Role, dict[Action, Scope]] = {
 }
 """Who may do what (README, "In the classroom"). A student registers symbols that are then their
 own, renames, deletes and adds examples to those only, watches trainings and may draw and match
-against every set; the teacher (and the solo user) may do everything."""
+against every set; in the class experiment a student answers for themselves only, and only the
+teacher runs the rounds and teaches the model the class's drawings; the teacher (and the solo
+user) may do everything."""
 
 
 @dataclass(frozen=True)

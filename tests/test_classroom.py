@@ -167,11 +167,12 @@ def test_the_solo_user_may_do_everything(gallery, action, monkeypatch):
 
 def test_the_permission_table_as_code_is_the_issue_table():
     expected = {Role.STUDENT: {Action.MATCH: "anyone's", Action.REGISTER: "own only", Action.ADD_EXAMPLE: "own only",
-                               Action.RENAME: "own only", Action.DELETE_SYMBOL: "own only"}}
+                               Action.RENAME: "own only", Action.DELETE_SYMBOL: "own only",
+                               Action.ANSWER: "own only"}}
     student = classroom.PERMISSIONS[Role.STUDENT]
     assert {a: str(student[a]) for a in expected[Role.STUDENT]} == expected[Role.STUDENT]
     assert {a for a, scope in student.items() if scope == "nobody's"} == \
-        {Action.IMPORT_SET, Action.DELETE_SET, Action.RESET_CLASS, Action.TRAIN}
+        {Action.IMPORT_SET, Action.DELETE_SET, Action.RESET_CLASS, Action.TRAIN, Action.RUN_ROUND, Action.TEACH}
     for role in (Role.TEACHER, Role.SOLO):
         assert set(classroom.PERMISSIONS[role].values()) == {"anyone's"}
         assert len(classroom.PERMISSIONS[role]) == len(Action)

@@ -119,7 +119,7 @@ def test_a_previous_release_file_is_migrated_then_copied(postgres, tmp_path):
     copy_gallery(f"sqlite://{path}", target, log=lambda line: None)
     pg = Gallery(target)
     assert [(s["name"], s["symbols"]) for s in pg.sets()] == [(CLASS_SYMBOLS, 3), ("Class 2B", 2), ("Digits", 2)]
-    assert pg.get_meta("schema_version") == "3" and rows(pg) == rows(Gallery(path))
+    assert pg.get_meta("schema_version") == "4" and rows(pg) == rows(Gallery(path))
 
 
 def siamese_db(*args):
@@ -140,9 +140,9 @@ def test_the_command_line_copies_verifies_and_refuses_with_messages(school, post
 
     import psycopg
     with psycopg.connect(url, autocommit=True) as db:
-        db.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+        db.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
     newer = siamese_db("copy", "--from", f"sqlite://{source.path}", "--to", url, "--replace")
-    assert newer.returncode == 1 and "holds gallery schema version 4; this release reads version 3" in newer.stderr
+    assert newer.returncode == 1 and "holds gallery schema version 5; this release reads version 4" in newer.stderr
     assert "hunter2" not in newer.stderr and "Traceback" not in newer.stderr
     bad = siamese_db("copy", "--from", "mysql://root:pw@db/school", "--to", url)
     assert bad.returncode == 1 and "unknown scheme" in bad.stderr and ":pw@" not in bad.stderr
@@ -150,7 +150,7 @@ def test_the_command_line_copies_verifies_and_refuses_with_messages(school, post
 
 def test_a_sqlite_file_of_a_newer_release_is_refused_not_used(tmp_path):
     g = Gallery(tmp_path / "g.sqlite3")
-    g.set_meta("schema_version", "4")
-    with pytest.raises(GalleryUnavailable, match="schema version 4, written by a newer release; this release "
-                                                 "reads version 3"):
+    g.set_meta("schema_version", "5")
+    with pytest.raises(GalleryUnavailable, match="schema version 5, written by a newer release; this release "
+                                                 "reads version 4"):
         Gallery(tmp_path / "g.sqlite3")

@@ -47,7 +47,7 @@ def gallery(request, tmp_path):
 def test_class_symbols_exists(gallery):
     assert [s["name"] for s in gallery.sets()] == [CLASS_SYMBOLS]
     assert Gallery(gallery.url).sets() == gallery.sets()  # opening again creates nothing twice
-    assert gallery.get_meta("schema_version") == "3"
+    assert gallery.get_meta("schema_version") == "4"
 
 
 def test_sqlite_is_in_wal_mode(tmp_path):
@@ -242,7 +242,7 @@ def test_a_first_release_database_is_migrated_without_losing_anything(tmp_path):
     assert g.symbols("Next")[0]["example_id"] == 5  # not 4: the deleted example's id
     assert sqlite3.connect(path).execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 3
     Gallery(path)  # opening again is a no-op
-    assert g.get_meta("schema_version") == "3"
+    assert g.get_meta("schema_version") == "4"
 
 
 def test_examples_are_listed_with_their_stored_embeddings_and_thumbnails(gallery):
@@ -300,7 +300,7 @@ def test_a_database_of_the_previous_release_migrates_without_losing_a_symbol(tmp
     assert table(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
 
     g = Gallery(path)
-    assert g.get_meta("schema_version") == "3" and g.get_meta("default_sets_v1") == "done"
+    assert g.get_meta("schema_version") == "4" and g.get_meta("default_sets_v1") == "done"
     assert [(s["name"], s["symbols"], s["examples"]) for s in g.sets()] == \
         [(CLASS_SYMBOLS, 3, 4), ("Class 2B", 2, 2), ("Digits", 2, 2)]
     renamed = [(i, CLASS_SYMBOLS if r == "My symbols" else r, n) for i, r, n in before[symbols]]

@@ -73,7 +73,7 @@ def test_a_url_of_an_unknown_scheme_is_refused(url):
     assert "s3cret" not in str(caught.value) and "postgresql://user@host:5432/dbname" in str(caught.value)
 
 
-@pytest.mark.parametrize("version", ["2", "4"])
+@pytest.mark.parametrize("version", ["2", "5"])
 def test_a_database_of_another_schema_version_is_refused_with_both_versions_named(postgres, version):
     url = postgres.create_database(f"v{version}")
     import psycopg
@@ -81,7 +81,7 @@ def test_a_database_of_another_schema_version_is_refused_with_both_versions_name
     with psycopg.connect(url, autocommit=True) as db:
         db.execute("UPDATE meta SET value = %s WHERE key = 'schema_version'", (version,))
     with pytest.raises(GalleryUnavailable, match=f"holds gallery schema version {version}; this release reads "
-                                                 "version 3 only"):
+                                                 "version 4 only"):
         Gallery(url)
     with psycopg.connect(url) as db:  # refused, not changed
         assert db.execute("SELECT COUNT(*) FROM symbols").fetchone()[0] == 1

@@ -14,6 +14,7 @@ database (whichever server makes them), and bumps its set's revision, which cach
 """
 from __future__ import annotations
 
+import time
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
@@ -325,8 +326,9 @@ class Gallery:
         return [{"owner": o, "name": n, "symbols": c} for o, n, c in rows]
 
     def reset_class(self, actor: Actor) -> tuple[int, int]:
-        """Start a new class: every student's symbols are deleted and every student identity is
-        retired (their links then say so). The teacher's symbols and all sets stay.
+        """Start a new class: every student's symbols and experiment answers are deleted, every
+        experiment round still open is ended, and every student identity is retired (their links
+        then say so). The teacher's symbols and all sets stay.
 
         Returns:
             ``(students retired, symbols deleted)``.
@@ -339,6 +341,9 @@ class Gallery:
             touched = [r[0] for r in con.execute("SELECT DISTINCT set_id FROM symbols WHERE owner_id != ?",
                                                  (TEACHER_OWNER,))]
             deleted = con.execute("DELETE FROM symbols WHERE owner_id != ?", (TEACHER_OWNER,)).rowcount
+            con.execute("DELETE FROM answers WHERE owner_id != ?", (TEACHER_OWNER,))
+            con.execute("UPDATE rounds SET state = 'ended', ended = ? WHERE state = 'open'",
+                        (time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),))
             con.executemany("UPDATE ref_sets SET revision = revision + 1 WHERE id = ?", [(i,) for i in touched])
             retired = con.execute("UPDATE owners SET retired = 1 WHERE id != ? AND retired = 0",
                                   (TEACHER_OWNER,)).rowcount

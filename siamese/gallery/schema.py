@@ -8,9 +8,11 @@ OLD_CLASS_SYMBOLS = "My symbols"
 """Its name up to schema version 2; renamed by the migration."""
 DIGITS = "Digits"
 OMNIGLOT_PREFIX = "Omniglot: "
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """1: the first release; 2: ids never reused (``AUTOINCREMENT``), so a cache or a page keyed by
 an id can never be served another row's data after a delete; 3: owners (the classroom): every
-symbol has an owner, names are unique per owner within a set, "My symbols" is "Class symbols".
-The tables of each database: :mod:`siamese.gallery.stores.sqlite` (with the migrations from 1 and 2),
+symbol has an owner, names are unique per owner within a set, "My symbols" is "Class symbols";
+4: the class experiment's rounds and answers (:mod:`siamese.experiment`), each answer owned by
+the student who gave it.
+The tables of each database: :mod:`siamese.gallery.stores.sqlite` (with the migrations from 1, 2 and 3),
 :mod:`siamese.gallery.stores.postgres`."""

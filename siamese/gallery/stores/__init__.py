@@ -37,10 +37,13 @@ TABLES = {
     "examples": ("id", "symbol_id", "model_input", "thumbnail", "created"),
     "embeddings": ("example_id", "model_id", "vector"),
     "meta": ("key", "value"),
+    "rounds": ("id", "kind", "spec", "state", "created", "ended"),
+    "answers": ("id", "round_id", "owner_id", "trial", "choice", "ms", "model_input", "thumbnail", "guess",
+                "distance", "verdict", "created"),
 }
-"""Every table of schema version 3 and its columns, parents before children (the order a copy
+"""Every table of schema version 4 and its columns, parents before children (the order a copy
 inserts them in; the first column orders the rows, with ``model_id`` for embeddings)."""
-ID_TABLES = ("owners", "ref_sets", "symbols", "examples")
+ID_TABLES = ("owners", "ref_sets", "symbols", "examples", "rounds", "answers")
 """Tables whose ids are handed out by the database and never reused."""
 
 

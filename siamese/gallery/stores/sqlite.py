@@ -38,8 +38,19 @@ CREATE TABLE IF NOT EXISTS embeddings (
     example_id INTEGER NOT NULL REFERENCES examples(id) ON DELETE CASCADE, model_id TEXT NOT NULL,
     vector BLOB NOT NULL, PRIMARY KEY (example_id, model_id));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS rounds (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, spec TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'open', created TEXT DEFAULT CURRENT_TIMESTAMP, ended TEXT);
+CREATE TABLE IF NOT EXISTS answers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    round_id INTEGER NOT NULL REFERENCES rounds(id) ON DELETE CASCADE,
+    owner_id INTEGER NOT NULL REFERENCES owners(id), trial INTEGER NOT NULL, choice INTEGER, ms INTEGER,
+    model_input BLOB, thumbnail BLOB, guess TEXT, distance REAL, verdict TEXT,
+    created TEXT DEFAULT CURRENT_TIMESTAMP, UNIQUE (round_id, owner_id, trial));
 """
-"""Schema version 3 (see :data:`siamese.gallery.schema.SCHEMA_VERSION`)."""
+"""Schema version 4 (see :data:`siamese.gallery.schema.SCHEMA_VERSION`). A version 3 database gets the
+``rounds`` and ``answers`` tables (the class experiment, :mod:`siamese.experiment`) from the
+``CREATE TABLE IF NOT EXISTS`` above, before :func:`_migrate` records the version."""
 INDEXES = "CREATE INDEX IF NOT EXISTS symbols_by_owner ON symbols (owner_id);"
 """Run after the migration: an older ``symbols`` table has no ``owner_id`` until then."""
 _ROWID_TABLES = ("ref_sets", "symbols", "examples")
@@ -167,7 +178,7 @@ class SQLiteStore:
     store serves the threads of all Streamlit sessions.
 
     Arguments:
-        path: the database file; created, with schema version 3, if missing; an older version is
+        path: the database file; created, with schema version 4, if missing; an older version is
             migrated (:func:`_migrate`).
 
     Raises:
