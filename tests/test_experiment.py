@@ -341,3 +341,17 @@ def test_a_version_3_gallery_migrates_to_4_keeping_its_rows(gallery):
     assert exp.answer(r.id, 0, 0, actor=ana).new
     Gallery(gallery.url)  # opening again changes nothing
     assert len(exp.answers(r.id)) == 1
+
+
+@pytest.mark.realdata
+def test_a_trials_display_image_is_the_drawing_the_model_sees(real_data_dir):
+    from PIL import Image
+
+    from siamese.data.datasets import load_omniglot
+    from siamese.data.preprocess import batch_to_model_input
+    from siamese.experiment.images import evaluation_png
+    data = load_omniglot("evaluation")
+    for i in (0, 6000, len(data.images) - 1):
+        raw = np.asarray(Image.open(io.BytesIO(evaluation_png(i))).convert("L"))
+        x, ok = batch_to_model_input([raw])
+        assert raw.shape == (105, 105) and ok.all() and np.array_equal(x[0], data.images[i])

@@ -9,6 +9,7 @@ REGISTER = "pages/2_Register.py"
 TRAIN = "pages/3_Train_three_variants.py"
 EVALUATE = "pages/4_Evaluate.py"
 COMPARE = "pages/5_Compare_two_sketches.py"
+EXPERIMENT = "pages/6_Class_experiment.py"
 
 PAGES = {
     DRAW: ("Draw & match", "✏️", "draw"),
@@ -16,6 +17,7 @@ PAGES = {
     TRAIN: ("Train the three variants", "📈", "train"),
     EVALUATE: ("One-shot evaluation", "🎯", "evaluate"),
     COMPARE: ("Compare two sketches", "↔️", "compare"),
+    EXPERIMENT: ("Class experiment", "🧪", "experiment"),
 }
 """page file -> (title, icon, URL path), in the navigation's order."""
 
