@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from siamese.classroom import PermissionDenied, Role
-from siamese.experiment import (LAKE_PEOPLE_ACCURACY, Experiment, ExperimentError, RoundKind, RoundState,
+from siamese.experiment import (LAKE_PEOPLE_ACCURACY, Experiment, RoundKind, RoundState,
                                 rescore_k_shot, score_drawings, score_recognition)
 from siamese.gallery.errors import GalleryError
 from ui import canvas, classroom, resources, widgets
