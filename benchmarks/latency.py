@@ -138,7 +138,7 @@ def drawings() -> list[tuple[str, list]]:
     out = list(SHAPES.items())
     pen = Path(os.environ.get("SIAMESE_DATA_DIR", "")) / "unipen" / "pen_digits.json"
     if pen.is_file():
-        from conftest import pen_strokes
+        from helpers import pen_strokes
         items, seen = json.loads(pen.read_text()), set()
         for item in items:
             if item["label"] not in seen and int(item["label"]) < PEN_DIGITS:

@@ -230,7 +230,7 @@ for k in (20, 50, 100):
     print(f"  {k} per digit: {100 * top1(medoids(k, np.arange(50000)), train_all[50000:], y_train[50000:]):.2f}%")
 
 if UNIPEN.is_file():
-    from conftest import pen_strokes, sketch
+    from helpers import pen_strokes, sketch
 
     from siamese.gallery.schema import DIGITS
     from siamese.gallery.gallery import Gallery, SetKind

@@ -8,6 +8,7 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+from helpers import SHAPES
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
@@ -169,3 +170,31 @@ async def settle(page, quiet_s: float = 0.5, timeout: float | None = None) -> No
         if quiet_since and now - quiet_since >= quiet_s:
             return
         await asyncio.sleep(0.05)
+
+
+SHIFTED_STAR = [[(x * 0.9 + 0.07, y * 0.9 + 0.04) for x, y in SHAPES["star"][0]]]
+
+
+def open_page(browser, url):
+    page = browser.new_page(viewport={"width": 1280, "height": 1100})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    page.wait_for_selector("[data-testid='stApp']", timeout=60_000)
+    return page, errors
+
+
+def choose_set(page, label_start):
+    page.get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option").filter(has_text=label_start).first.click()
+    time.sleep(1)
+
+
+def register(page, name, strokes, double_click=False):
+    page.get_by_label("Name", exact=True).fill(name)
+    page.keyboard.press("Tab")
+    draw(page, strokes)
+    time.sleep(1.5)
+    button = page.get_by_role("button", name="Register")
+    button.dblclick() if double_click else button.click()
+    return wait_for_text(page, f"Name: {name}")

@@ -2,16 +2,12 @@
 point at temporary directories. Real-data tests read SIAMESE_DATA_DIR (CI sets it to
 ../shared/data) and FAIL, not skip, when it is missing."""
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 @pytest.fixture(autouse=True)
@@ -116,39 +112,23 @@ def matcher():
     return load_matcher()
 
 
-def sketch(strokes, size=280, width=18, ink=(0, 0, 0, 255), background=(0, 0, 0, 0)):
-    """A canvas-like RGBA (size, size, 4) uint8 image with polyline strokes given in canvas
-    fractions, as streamlit-drawable-canvas returns it (transparent background by default); a
-    one-point stroke is a click (a disc of the pen's width)."""
-    img = Image.new("RGBA", (size, size), background)
-    draw = ImageDraw.Draw(img)
-    for stroke in strokes:
-        pts = [(x * size, y * size) for x, y in stroke]
-        if len(pts) == 1:  # a click: the canvas paints a disc of the pen's width
-            (x, y), r = pts[0], width / 2
-            draw.ellipse((x - r, y - r, x + r, y + r), fill=ink)
-        else:
-            draw.line(pts, fill=ink, width=width, joint="curve")
-    return np.asarray(img)
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """No dataset anywhere and no network: the app must still start."""
+    import keras
+    monkeypatch.setenv("SIAMESE_DATA_DIR", str(tmp_path / "no-data"))
+    monkeypatch.setattr(keras.utils, "get_file", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
 
 
-SHAPES = {
-    "one": [[(0.5, 0.15), (0.5, 0.85)]],
-    "seven": [[(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]],
-    "zigzag": [[(0.2, 0.3), (0.4, 0.7), (0.6, 0.3), (0.8, 0.7)]],
-    "cross": [[(0.5, 0.2), (0.5, 0.8)], [(0.2, 0.5), (0.8, 0.5)]],
-    "zero": [[(0.5 + 0.22 * np.sin(t / 24 * 2 * np.pi), 0.5 - 0.32 * np.cos(t / 24 * 2 * np.pi)) for t in range(25)]],
-    "star": [[(0.5, 0.15), (0.62, 0.85), (0.15, 0.4), (0.85, 0.4), (0.38, 0.85), (0.5, 0.15)]],
-}
-
-
-def pen_strokes(item, span=0.6):
-    """A UNIPEN pen digit (``{"strokes": [[[x, y], ...], ...]}``, tablet units, y up) as canvas
-    strokes: y flipped and the digit fitted, centred, into ``span`` of the canvas, as a person
-    draws on it."""
-    strokes = [[(x, -y) for x, y in s] for s in item["strokes"]]
-    xs = [p[0] for s in strokes for p in s]
-    ys = [p[1] for s in strokes for p in s]
-    cx, cy = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
-    size = max(max(xs) - min(xs), max(ys) - min(ys), 1.0)
-    return [[(0.5 + span * (x - cx) / size, 0.5 + span * (y - cy) / size) for x, y in s] for s in strokes]
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Markers from what a test needs: ``postgres`` when it takes the PostgreSQL server (directly,
+    or as the ``postgresql`` case of a parametrized ``gallery``), ``model`` when it takes the shipped
+    model (the ``matcher`` fixture, or a module that loads it). See pyproject.toml."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if names & {"postgres", "postgres_url"} or any(isinstance(v, str) and v == "postgresql" for v in params.values()):
+            item.add_marker(pytest.mark.postgres)
+        if "matcher" in names or "load_matcher" in getattr(item.module, "__dict__", {}):
+            item.add_marker(pytest.mark.model)

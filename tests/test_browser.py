@@ -6,20 +6,10 @@ import time
 import pytest
 
 from browser import ARTIFACTS, app_server, clear_canvas, delete_symbol, draw, ranked_names, wait_for_text
-from conftest import SHAPES
+from helpers import SHAPES
+from browser import SHIFTED_STAR, choose_set, open_page, register
 
 pytestmark = pytest.mark.browser
-
-SHIFTED_STAR = [[(x * 0.9 + 0.07, y * 0.9 + 0.04) for x, y in SHAPES["star"][0]]]
-
-
-def open_page(browser, url):
-    page = browser.new_page(viewport={"width": 1280, "height": 1100})
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(url)
-    page.wait_for_selector("[data-testid='stApp']", timeout=60_000)
-    return page, errors
 
 
 def open_at(browser, url, path, text):
@@ -30,22 +20,6 @@ def open_at(browser, url, path, text):
     page.goto(url + path)
     wait_for_text(page, text)
     return page, errors
-
-
-def choose_set(page, label_start):
-    page.get_by_test_id("stSelectbox").first.click()
-    page.get_by_role("option").filter(has_text=label_start).first.click()
-    time.sleep(1)
-
-
-def register(page, name, strokes, double_click=False):
-    page.get_by_label("Name", exact=True).fill(name)
-    page.keyboard.press("Tab")
-    draw(page, strokes)
-    time.sleep(1.5)
-    button = page.get_by_role("button", name="Register")
-    button.dblclick() if double_click else button.click()
-    return wait_for_text(page, f"Name: {name}")
 
 
 def test_draw_match_register_restart(browser, real_data_dir, tmp_path):

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from browser import ARTIFACTS, app_server, draw, ranked_names, wait_for_text
-from conftest import pen_strokes
+from helpers import pen_strokes
 
 pytestmark = [pytest.mark.browser, pytest.mark.realdata]
 VERDICTS = ("It is ", "Probably ", "Close to ", "Looks new")

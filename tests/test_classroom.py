@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from conftest import SHAPES, sketch
+from helpers import SHAPES, sketch
 from siamese import classroom
 from siamese.classroom import (SOLO, TEACHER, TEACHER_OWNER, Action, IdentityError, PasscodeGate, PasscodeRefused,
                                PermissionDenied, Role, configured_passcode, join_url, may, new_token, qr_png,
@@ -22,7 +22,7 @@ from siamese.gallery.errors import GalleryError
 from siamese.data.codec import thumbnail_png
 from siamese.search.index import ReferenceIndex
 from siamese.matching import match_sketch, register_sketch
-from test_gallery import FakeMatcher, image
+from helpers import FakeMatcher, image
 
 
 @pytest.fixture

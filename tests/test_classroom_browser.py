@@ -9,7 +9,7 @@ import time
 import pytest
 
 from browser import ARTIFACTS, app_server, delete_symbol, draw, ranked_names, wait_for_text
-from conftest import SHAPES
+from helpers import SHAPES
 
 pytestmark = pytest.mark.browser
 PASSCODE = "owl-42 in the classroom"

@@ -5,12 +5,12 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, SHAPES, sketch
+from helpers import ROOT, SHAPES, sketch
 from siamese.classroom import TEACHER
 from siamese.gallery.schema import CLASS_SYMBOLS
 from siamese.gallery.gallery import Gallery
 from siamese.matching import register_sketch
-from test_pages import offline, texts  # noqa: F401 - offline is a fixture
+from helpers import texts
 from ui import nav
 
 PASSCODE = "owl-42 secret"

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from browser import ARTIFACTS, app_server, clear_canvas, draw, wait_for_text
-from conftest import pen_strokes, sketch
+from helpers import pen_strokes, sketch
 from siamese.compare import compare_sketches
 from ui.compare import COMPARE_CANVAS_PX as CANVAS
 

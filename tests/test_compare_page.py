@@ -7,7 +7,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, SHAPES, sketch
+from helpers import ROOT, SHAPES, sketch
 from siamese.compare import compare_sketches
 from ui import nav
 

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 from siamese.classroom import SOLO, TEACHER
 from siamese.gallery.dbcopy import CopyError, copy_gallery
 from siamese.gallery.schema import CLASS_SYMBOLS
@@ -17,7 +17,7 @@ from siamese.gallery.gallery import Gallery, SetKind
 from siamese.gallery.errors import GalleryUnavailable
 from siamese.search.index import ReferenceIndex
 from siamese.gallery.stores import TABLES
-from test_gallery import V2_DATABASE, FakeMatcher, image
+from helpers import FakeMatcher, V2_DATABASE, image
 
 
 def rows(gallery) -> dict:

@@ -180,7 +180,7 @@ def test_train_command_says_what_is_wrong_before_loading_data(tmp_path):
     import subprocess
     import sys
 
-    from conftest import ROOT
+    from helpers import ROOT
 
     proc = subprocess.run([sys.executable, "-m", "siamese", "train", "--temperature", "-1", "--out",
                            str(tmp_path / "m.keras")], cwd=ROOT, capture_output=True, text=True, timeout=120,

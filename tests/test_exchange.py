@@ -20,8 +20,8 @@ from siamese.gallery.gallery import Gallery
 from siamese.gallery.errors import GalleryError
 from siamese.data.codec import thumbnail_png
 from siamese.search.index import ReferenceIndex
-from test_gallery import FakeMatcher, image
-from test_index import emb
+from helpers import FakeMatcher, image
+from helpers import emb
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ server: tests/conftest.py's ``postgres``). Tests of one database only take ``tmp
 import shutil
 import sqlite3
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,24 +15,7 @@ from siamese.gallery.gallery import MAX_NAME, Gallery, SetKind, clean_name
 from siamese.gallery.errors import GalleryError
 from siamese.data.codec import bytes_to_input, input_to_bytes
 from siamese.search.index import ReferenceIndex, embed_for_storage
-
-
-class FakeMatcher:
-    """Embeds an input as its row and column ink sums (56-d): deterministic, no TensorFlow."""
-
-    def __init__(self, model_id="fake-1", scale=1.0):
-        self.model_id, self.scale, self.calls = model_id, scale, 0
-        self.dim = 56
-        self.threshold = 1.0
-
-    def embed_inputs(self, x):
-        self.calls += 1
-        x = np.asarray(x, np.float32).reshape(-1, 28, 28)
-        return (self.scale * np.concatenate([x.sum(1), x.sum(2)], axis=1)).astype(np.float32)
-
-
-def image(seed):
-    return np.random.default_rng(seed).random((28, 28)).astype(np.float32)
+from helpers import FakeMatcher, V2_DATABASE, image
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -273,11 +255,6 @@ def test_revision_changes_with_every_write_and_not_with_stored_embeddings(galler
     assert gallery.revision(CLASS_SYMBOLS) == after_add
     with pytest.raises(GalleryError, match="no reference set"):
         gallery.revision("nope")
-
-
-V2_DATABASE = Path(__file__).parent / "data" / "gallery-v2.sqlite3"
-"""Written by the Gallery of the release before the classroom (schema 2, "My symbols"); how, in
-tests/data/make_gallery_v2.py."""
 
 
 def table(path, query):

@@ -9,13 +9,8 @@ from siamese.gallery.gallery import Gallery, SetKind
 from siamese.gallery.errors import GalleryError
 from siamese.distance import nearest
 from siamese.search.index import ReferenceIndex, embed_for_storage, top_symbols
-from test_gallery import FakeMatcher, image
-
-
-def emb(matcher, x):
-    """``(model id, vector)`` of one model input as it will be stored."""
-    model_id, vectors = embed_for_storage(matcher, [x])
-    return model_id, vectors[0]
+from helpers import FakeMatcher, image
+from helpers import emb
 
 
 def bulk(gallery, name, items, matcher):

@@ -4,7 +4,7 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import SHAPES, sketch
+from helpers import SHAPES, sketch
 from siamese import ModelLoadError, load_matcher
 from siamese.data.preprocess import to_dark_on_light
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from conftest import SHAPES, sketch
+from helpers import SHAPES, sketch
 from siamese.classroom import SOLO
 from siamese.gallery.schema import CLASS_SYMBOLS, DIGITS
 from siamese.gallery.errors import GalleryError
@@ -79,7 +79,7 @@ def test_missing_data_still_starts(gallery, index, matcher, tmp_path, monkeypatc
 def test_verdict_on_both_sides_of_the_threshold_and_exactly_at_it(gallery, index):
     """'match' when the nearest distance is at most the threshold (equal counts as a match), 'new'
     beyond it; the result carries the threshold it used. A fake matcher keeps this exact."""
-    from test_gallery import FakeMatcher
+    from helpers import FakeMatcher
 
     fake = FakeMatcher()
     register(gallery, fake, "seven", SHAPES["seven"])
@@ -98,7 +98,7 @@ def test_verdict_on_both_sides_of_the_threshold_and_exactly_at_it(gallery, index
 def test_register_sketch_stores_name_input_thumbnail_and_embedding_at_once(gallery, index):
     """One call stores everything; the stored embedding is the one a later search would compute
     from the stored (8-bit) input, so searching embeds nothing."""
-    from test_gallery import FakeMatcher
+    from helpers import FakeMatcher
 
     fake = FakeMatcher()
     done = register_sketch(sketch(SHAPES["star"]), gallery, CLASS_SYMBOLS, "  star ", fake, actor=SOLO)
@@ -116,7 +116,7 @@ def test_register_sketch_stores_name_input_thumbnail_and_embedding_at_once(galle
 @pytest.mark.parametrize("image, reason", [(None, EMPTY), (np.zeros((280, 280, 4), np.uint8), EMPTY),
                                            (sketch([[(0.5, 0.5)]], width=30), DOT)])
 def test_register_sketch_refuses_an_empty_sketch_and_stores_nothing(gallery, image, reason):
-    from test_gallery import FakeMatcher
+    from helpers import FakeMatcher
 
     with pytest.raises(EmptySketchError) as err:
         register_sketch(image, gallery, CLASS_SYMBOLS, "star", FakeMatcher(), actor=SOLO)
@@ -125,7 +125,7 @@ def test_register_sketch_refuses_an_empty_sketch_and_stores_nothing(gallery, ima
 
 
 def test_register_sketch_duplicate_name_changes_nothing(gallery):
-    from test_gallery import FakeMatcher
+    from helpers import FakeMatcher
 
     register_sketch(sketch(SHAPES["star"]), gallery, CLASS_SYMBOLS, "star", FakeMatcher(), actor=SOLO)
     with pytest.raises(GalleryError, match="already has a symbol"):

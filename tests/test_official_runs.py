@@ -89,7 +89,7 @@ def test_cli_prints_the_result(real_data_dir, monkeypatch, capsys):
 def test_home_page_names_the_protocol_next_to_the_random_episodes(monkeypatch, tmp_path):
     """The card's official-runs result is on the Home page, next to the random-episode number, with
     both intervals and the protocol named (no dataset needed: it reads the card)."""
-    from test_pages import app
+    from helpers import app
     import keras
     monkeypatch.setenv("SIAMESE_DATA_DIR", str(tmp_path / "no-data"))
     monkeypatch.setattr(keras.utils, "get_file", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))

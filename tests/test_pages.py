@@ -4,45 +4,12 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, SHAPES, sketch
-from siamese.classroom import SOLO
+from helpers import ROOT, SHAPES, add_symbol, app, sketch, texts
 from siamese.gallery.schema import CLASS_SYMBOLS
 from siamese.gallery.gallery import Gallery
-from siamese.matching import match_sketch, register_sketch
+from siamese.matching import match_sketch
 from siamese.data.preprocess import to_model_input
 from ui import nav
-
-
-@pytest.fixture
-def offline(monkeypatch, tmp_path):
-    """No dataset anywhere and no network: the app must still start."""
-    import keras
-    monkeypatch.setenv("SIAMESE_DATA_DIR", str(tmp_path / "no-data"))
-    monkeypatch.setattr(keras.utils, "get_file", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
-
-
-def app(page=None):
-    from ui import resources
-    st.cache_resource.clear()  # each test gets its own SIAMESE_HOME
-    st.cache_data.clear()
-    resources._failures.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    if page:
-        at.switch_page(page)
-        at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def texts(at):
-    return "\n".join([t.value for t in at.text] + [m.value for m in at.markdown] + [e.value for e in at.info]
-                     + [e.value for e in at.warning] + [e.value for e in at.error] + [e.value for e in at.success])
-
-
-def add_symbol(name, strokes):
-    from siamese import load_matcher
-    register_sketch(sketch(strokes), Gallery(), CLASS_SYMBOLS, name, load_matcher(), actor=SOLO)
 
 
 def symbol_id(name, owner=None):

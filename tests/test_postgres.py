@@ -15,12 +15,12 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 from siamese.classroom import SOLO, TEACHER_OWNER
 from siamese.gallery.schema import CLASS_SYMBOLS
 from siamese.gallery.gallery import Gallery, SetKind
 from siamese.gallery.errors import GalleryUnavailable
-from test_gallery import image
+from helpers import image
 
 PYTHONPATH = os.pathsep.join([str(ROOT), str(ROOT / "tests")])
 
@@ -228,7 +228,7 @@ from pathlib import Path
 from siamese.gallery.schema import CLASS_SYMBOLS
 from siamese.gallery.gallery import Gallery
 from siamese.gallery.errors import GalleryError
-from test_gallery import image
+from helpers import image
 url, go, tokens = sys.argv[1], Path(sys.argv[2]), json.loads(sys.stdin.readline())
 gallery = Gallery(url)
 students = [gallery.student(t) for t in tokens]

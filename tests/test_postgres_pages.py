@@ -1,10 +1,10 @@
 """The app with its gallery in PostgreSQL, under Streamlit's AppTest: it starts without its database
 and says what is unavailable (naming the database without its password), and a database lost in
 the middle of a session is said so at the next rerun, then found again with nothing lost."""
-from conftest import SHAPES
+from helpers import SHAPES
 from siamese.gallery.schema import CLASS_SYMBOLS
 from siamese.gallery.gallery import Gallery
-from test_pages import add_symbol, app, offline, texts  # noqa: F401 - offline is a fixture
+from helpers import add_symbol, app, texts
 from ui import nav
 
 UNAVAILABLE = "cannot be reached, so matching against the stored sets and registering symbols are unavailable"

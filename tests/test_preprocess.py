@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from conftest import SHAPES, sketch
+from helpers import SHAPES, sketch
 from siamese.data.preprocess import (BOX, EMPTY, FULL, SIZE, Prepared, ink_map, prepare, to_dark_on_light, to_gray,
                                      to_model_input)
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from conftest import SHAPES, sketch
+from helpers import SHAPES, sketch
 from siamese.classroom import SOLO
 from siamese.gallery.schema import CLASS_SYMBOLS
 from siamese.matching import match_sketch, register_sketch

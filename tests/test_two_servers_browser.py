@@ -8,8 +8,8 @@ import time
 import pytest
 
 from browser import ARTIFACTS, app_server, clear_canvas, draw, ranked_names, wait_for_text
-from conftest import SHAPES
-from test_browser import SHIFTED_STAR, choose_set, open_page, register
+from helpers import SHAPES
+from browser import SHIFTED_STAR, choose_set, open_page, register
 
 pytestmark = pytest.mark.browser
 

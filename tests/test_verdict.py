@@ -1,10 +1,10 @@
 """The verdict in words (siamese.matching.verdict_sentence, verdict_details) and on the Draw page."""
 import pytest
 
-from conftest import SHAPES, sketch
+from helpers import SHAPES, sketch
 from siamese.matching import Match, MatchResult, Verdict, verdict_details, verdict_sentence
 from siamese.search.openset import Confidence
-from test_pages import app, offline  # noqa: F401  offline is a fixture
+from helpers import app
 from ui import nav
 
 SEVEN, ONE = Match("7", 1.0, 1), Match("1", 1.05, 2)
