@@ -13,9 +13,9 @@ real-data tests run, otherwise they are deselected):
     python tools/mutate.py [MODULE ...] [--max-mutants 80] [--seed 0] [--timeout S]
                            [--ops OP,OP] [--list] [--output report.txt] [--repo DIR] [--keep]
 
-MODULE is a name under siamese/ (default: gallery exchange preprocess matching index evaluation
-episodes references, those that exist; the training modules are too slow). Each runs its own
-tests/test_<module>.py plus the extra files in EXTRA_TESTS. At most --max-mutants per module are
+MODULE is a path under siamese/ without .py, e.g. gallery/gallery or matching (default:
+DEFAULT_MODULES, those that exist; the training modules are too slow). Each runs its own
+tests/test_<last part>.py, or the files TESTS names for it. At most --max-mutants per module are
 run, sampled with --seed (0: all): the default run takes about 20 minutes on 2 busy cores.
 
 Mutation operators (--ops; default all but "string"):
@@ -43,10 +43,17 @@ import tempfile
 import time
 from pathlib import Path
 
-DEFAULT_MODULES = ["gallery", "exchange", "preprocess", "matching", "index", "evaluation", "episodes", "references"]
-EXTRA_TESTS = {  # module -> fast test files besides its own tests/test_<module>.py (those that exist run)
-    "gallery": ["tests/test_exchange.py"],
-    "references": ["tests/test_matching.py"],  # seed_default_sets was tested there before test_references.py
+DEFAULT_MODULES = ["gallery/gallery", "gallery/exchange", "data/preprocess", "matching", "search/index",
+                   "fewshot/evaluation", "fewshot/episodes", "gallery/defaults", "distance"]
+"""Paths under siamese/ without ``.py``, e.g. ``gallery/gallery`` or ``matching``."""
+TESTS = {  # module -> its fast test files, where they are not tests/test_<last part of its path>.py
+    "gallery/gallery": ["tests/test_gallery.py", "tests/test_exchange.py"],
+    "gallery/defaults": ["tests/test_references.py", "tests/test_matching.py"],
+    "data/datasets": ["tests/test_data.py"],
+    "lecture/training": ["tests/test_compare.py"],
+    "compare": ["tests/test_sketch_pair.py"],
+    "measure/histograms": ["tests/test_distance_stats.py"],
+    "measure/calibration": ["tests/test_openset.py"],
 }
 ALL_OPS = ["compare", "arith", "const", "return", "drop", "loop", "string"]
 SWAP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,
@@ -258,9 +265,9 @@ def main(argv=None):
             if not a.modules:
                 continue  # an older tree without this module
             ap.error(f"{src_path} does not exist")
-        tests = [t for t in [f"tests/test_{mod}.py", *EXTRA_TESTS.get(mod, [])] if (repo / t).is_file()]
+        tests = [t for t in TESTS.get(mod, [f"tests/test_{Path(mod).name}.py"]) if (repo / t).is_file()]
         if not tests:
-            ap.error(f"no test file for siamese/{mod}.py (tests/test_{mod}.py or EXTRA_TESTS)")
+            ap.error(f"no test file for siamese/{mod}.py (tests/test_<name>.py or TESTS)")
         base, ms = mutants(src_path.read_text(), ops)
         total = len(ms)
         if a.max_mutants and len(ms) > a.max_mutants:
