@@ -11,6 +11,7 @@ from helpers import ROOT
 pytestmark = pytest.mark.realdata
 
 
+@pytest.mark.slow
 def test_evaluate_prints_accuracy_and_interval(real_data_dir, tmp_path):
     out = tmp_path / "eval.json"
     proc = subprocess.run([sys.executable, "-m", "siamese", "evaluate", "--protocol", "within-alphabet", "--way", "20",
@@ -22,6 +23,7 @@ def test_evaluate_prints_accuracy_and_interval(real_data_dir, tmp_path):
     assert res["accuracy"] > 0.5  # far above chance (5%) for the shipped model
 
 
+@pytest.mark.slow
 def test_training_learns_and_keeps_evaluation_alphabets_out(real_data_dir, monkeypatch):
     from siamese.data.datasets import load_omniglot, split_background
     from siamese.embedding.training import TrainConfig, embed_array, train_embedding
@@ -42,6 +44,7 @@ def test_training_learns_and_keeps_evaluation_alphabets_out(real_data_dir, monke
     assert np.isfinite(emb).all()
 
 
+@pytest.mark.slow
 def test_compare_writes_each_variants_history_as_json(real_data_dir, tmp_path):
     out = tmp_path / "compare.json"
     proc = subprocess.run([sys.executable, "-m", "siamese", "compare", "--preset", "lecture", "--epochs", "2",

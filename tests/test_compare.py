@@ -54,6 +54,7 @@ def test_settings_accept_the_edges(changes):
     assert asdict(replace(PRESETS["classroom"], **changes)).items() >= changes.items()
 
 
+@pytest.mark.slow
 def test_three_epochs_give_three_rows_per_variant(tiny_pairs):
     updates = []
     res = compare_variants(tiny_pairs, epochs=3, batch_size=16, on_update=lambda: updates.append(1)).snapshot()
@@ -228,6 +229,7 @@ def test_every_snapshot_is_consistent_and_stays_as_it_was_taken(monkeypatch, tin
             mapping["separate"] = None  # read-only
 
 
+@pytest.mark.slow
 def test_reused_models_start_fresh_each_time(tiny_pairs, monkeypatch):
     """Models are reused between trainings (rebuilding leaked memory). A run on reused models must
     reproduce exactly a run on brand-new ones: weights, step count and Adam's moments are reset,
@@ -243,6 +245,7 @@ def test_reused_models_start_fresh_each_time(tiny_pairs, monkeypatch):
     assert reused.snapshot().epochs["siamese"][-1].val_pair_accuracy > 0.9  # and it does learn
 
 
+@pytest.mark.slow
 def test_a_saved_run_gives_back_models_that_answer_as_the_trained_ones(tiny_pairs, tmp_path):
     """save_run keeps copies of the weights: the models load_run rebuilds say exactly what the
     trained models say, even after those are trained further (the job reuses them)."""

@@ -141,6 +141,7 @@ def test_real_mnist(real_data_dir, monkeypatch):
     assert x.shape == (60000, 28, 28) and y[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
 
 
+@pytest.mark.slow
 @pytest.mark.realdata
 def test_real_omniglot_splits_are_disjoint(real_data_dir, monkeypatch):
     monkeypatch.setenv("SIAMESE_DATA_DIR", str(real_data_dir))
@@ -151,6 +152,7 @@ def test_real_omniglot_splits_are_disjoint(real_data_dir, monkeypatch):
     assert np.isfinite(bg.images).all() and bg.images.max() == 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.realdata
 def test_real_background_split_holds_out_the_shipped_models_four_alphabets(real_data_dir, monkeypatch):
     """The alphabets that chose the shipped model's checkpoint (assets/model_card.json, "data")."""

@@ -101,6 +101,7 @@ def test_from_card_refuses_a_malformed_section(bad):
         DistanceHistograms.from_card({CARD_KEY: section(**bad)}, "abc")
 
 
+@pytest.mark.slow
 @pytest.mark.realdata
 def test_the_command_writes_a_deterministic_section_where_same_pairs_are_closer(real_data_dir, tmp_path,
                                                                                 monkeypatch, matcher):

@@ -84,7 +84,7 @@ def test_siamese_model_round_trips_in_a_fresh_process(tmp_path):
         f"x, y = np.load(r'{tmp_path / 'x.npy'}'), np.load(r'{tmp_path / 'y.npy'}')\n"
         f"np.save(r'{tmp_path / 'out.npy'}', np.asarray(m([x, y])))\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(tmp_path.parent.parent),
-                   env={**__import__("os").environ, "PYTHONPATH": str(__import__("conftest").ROOT)})
+                   env={**__import__("os").environ, "PYTHONPATH": str(__import__("helpers").ROOT)})
     np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), expected)
 
 

@@ -210,6 +210,7 @@ def test_train_page_without_data_reports_the_failure_and_stays_usable(offline):
     assert "Could not fetch mnist.npz" in texts(at)
 
 
+@pytest.mark.slow
 @pytest.mark.realdata
 def test_train_page_tiny_run_and_use_for_matching(real_data_dir, monkeypatch):
     monkeypatch.setenv("SIAMESE_DATA_DIR", str(real_data_dir))
@@ -273,6 +274,7 @@ def test_train_page_a_second_user_watches_and_stop_keeps_the_partial_history(off
         assert {b.label: b.disabled for b in session.button}["Train"] is False
 
 
+@pytest.mark.slow
 @pytest.mark.realdata
 def test_evaluate_page_runs_an_evaluation_and_a_map(real_data_dir, monkeypatch, matcher):
     monkeypatch.setenv("SIAMESE_DATA_DIR", str(real_data_dir))

@@ -64,6 +64,7 @@ def test_mnist_pairs_never_cross_the_split(real_data_dir, monkeypatch):
     assert len(p.train[2]) == 2000 and p.train[2].mean() == 0.5
 
 
+@pytest.mark.slow
 @pytest.mark.realdata
 def test_omniglot_pairs_use_disjoint_alphabets(real_data_dir, monkeypatch):
     from siamese.lecture.pairs import omniglot_pairs

@@ -64,6 +64,7 @@ def test_a_users_set_is_never_replaced(gallery):
     assert [s["name"] for s in gallery.symbols("Imported")] == ["a"]
 
 
+@pytest.mark.slow
 @pytest.mark.realdata
 def test_the_digits_set_is_50_training_images_per_digit_and_nearly_98_percent_right(real_data_dir, monkeypatch, matcher):
     """The shipped Digits set: 50 MNIST *training* images of each digit (the test split stays clean),
