@@ -7,7 +7,7 @@ import time
 import pytest
 
 from browser import ARTIFACTS, app_server, draw, wait_for_text
-from conftest import SHAPES
+from helpers import SHAPES
 from test_classroom_browser import OVERFLOW_JS, join
 
 pytestmark = [pytest.mark.browser, pytest.mark.realdata]

@@ -6,13 +6,13 @@ import json
 import pyarrow as pa
 import pytest
 
-from conftest import SHAPES, sketch
+from helpers import SHAPES, sketch
 from siamese.classroom import TEACHER
 from siamese.experiment import Experiment, RoundState
 from siamese.gallery.gallery import Gallery
 from siamese.gallery.schema import CLASS_SYMBOLS
 from test_classroom_pages import class_app, click, everything_shown, join, unlock
-from test_pages import texts
+from helpers import texts
 from ui import nav
 
 pytestmark = pytest.mark.realdata
