@@ -16,6 +16,10 @@ Commands:
               (``python -m siamese compare --dataset mnist --preset classroom --json out.json``)
     db copy   copy the gallery into another database and verify the copy
               (``python -m siamese db copy --from sqlite:///path/gallery.sqlite3 --to postgresql://...``)
+
+Every command that writes or reads a model's card finds it by one rule,
+:func:`siamese.embedding.card.card_path_for` (``x/emb.keras`` -> ``x/emb.json``; the shipped model's is
+``assets/model_card.json``), as the app does: no command takes a card path of its own.
 """
 from __future__ import annotations
 
@@ -34,8 +38,8 @@ def _bar(total: int, desc: str):
 
 
 def cmd_train(args) -> None:
-    from siamese.embedding.card import write_card
     from siamese.data.datasets import load_omniglot, split_background
+    from siamese.embedding.card import card_path_for, write_card
     from siamese.embedding.training import Digits, TrainConfig, check_episodes, train_embedding
     from siamese.measure.report import trained_embedding_card
 
@@ -66,7 +70,7 @@ def cmd_train(args) -> None:
     command = "python -m siamese " + " ".join(sys.argv[1:]) if args.command_line is None else args.command_line
     card = trained_embedding_card(model, out, bg, cfg, history, seed=args.seed, command=command, machine=args.machine,
                                   log=lambda line: print(line, file=sys.stderr))
-    card_path = out.with_name("model_card.json") if args.card is None else Path(args.card)
+    card_path = card_path_for(out)
     write_card(card_path, card)
     print(f"wrote {out} and {card_path}", file=sys.stderr)
 
@@ -144,9 +148,12 @@ def cmd_digits_unseen(args) -> None:
 
 
 def _card_path(args) -> Path:
+    """The card of ``--model`` (default: the shipped model's), by :func:`siamese.embedding.card.card_path_for`:
+    no command takes another card path, so a card written by one is the card the others and the
+    app read."""
     from siamese.embedding.card import card_path_for
 
-    return Path(args.card) if args.card else card_path_for(args.model or paths.SHIPPED_MODEL)
+    return card_path_for(args.model or paths.SHIPPED_MODEL)
 
 
 def cmd_official_runs(args) -> None:
@@ -235,7 +242,6 @@ def main(argv=None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train the matcher's embedding network")
     t.add_argument("--out", default=str(paths.SHIPPED_MODEL))
-    t.add_argument("--card", default=None, help="model card path (default: model_card.json next to --out)")
     t.add_argument("--episodes", type=int, default=TrainConfig.episodes)
     t.add_argument("--way", type=int, default=TrainConfig.way)
     t.add_argument("--queries", type=int, default=TrainConfig.queries)
@@ -283,23 +289,19 @@ def main(argv=None) -> None:
     o = sub.add_parser("official-runs", help="accuracy on the 20 official one-shot runs (Lake et al. 2015)")
     o.add_argument("--model", default=None, help=".keras embedding model (default: the shipped one)")
     o.add_argument("--write-card", action="store_true", help="record the result in the model card")
-    o.add_argument("--card", default=None, help="model card path (default: the model's)")
     o.set_defaults(func=cmd_official_runs)
     r = sub.add_parser("digit-references", help="choose the Digits set's references among MNIST training digits")
     r.add_argument("--model", default=None, help=".keras embedding model (default: the shipped one)")
     r.add_argument("--per-digit", type=int, default=50)
     r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--card", default=None, help="model card path (default: the model's)")
     r.add_argument("--out", default=None, help="default: assets/digit_references.json (and its top-1 in the card)")
     r.set_defaults(func=cmd_digit_references)
     o = sub.add_parser("calibrate-openset", help="calibrate the per-set 'looks new' rule on validation data")
     o.add_argument("--model", default=None, help=".keras embedding model (default: the shipped one)")
-    o.add_argument("--card", default=None, help="model card path (default: the model's)")
     o.add_argument("--seed", type=int, default=0)
     o.set_defaults(func=cmd_calibrate_openset)
     h = sub.add_parser("distance-histograms", help="same/different pair distances for the Compare page (card)")
     h.add_argument("--model", default=None, help=".keras embedding model (default: the shipped one)")
-    h.add_argument("--card", default=None, help="model card path (default: the model's)")
     h.add_argument("--seed", type=int, default=0)
     h.set_defaults(func=cmd_distance_histograms)
     b = sub.add_parser("db", help="the gallery's database: copy it into another one")

@@ -78,3 +78,47 @@ def test_compare_refuses_invalid_settings_before_loading_data(option, value, mes
     with pytest.raises(SystemExit) as exit_:
         main(["compare", option, value])
     assert str(exit_.value.code) == f"python -m siamese compare: {message}"
+
+
+def tiny_embedding():
+    """A (n, 28, 28) -> (n, 4) Keras model: enough for the commands' bookkeeping, trained on nothing."""
+    import keras
+    return keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(4)])
+
+
+@pytest.mark.realdata
+def test_one_rule_says_where_a_models_card_lives_for_every_command(real_data_dir, tmp_path, monkeypatch):
+    """#24 item 16: ``train --out x/emb.keras`` wrote ``x/model_card.json`` while loading
+    ``x/emb.keras`` looked for ``x/emb.json``, so the model was served without its card and
+    ``official-runs --write-card`` failed. Now the card is where :func:`card_path_for` says, for
+    training, loading and recording; the shipped model's card is found from a relative path too."""
+    import siamese.data.datasets
+    import siamese.embedding.training
+    import siamese.measure.report
+    from siamese import load_matcher
+    from siamese.embedding.card import card_path_for, read_card
+    from siamese.cli import main
+    from siamese.embedding.matcher import file_model_id
+    from siamese.paths import ASSETS_DIR
+
+    monkeypatch.setenv("SIAMESE_DATA_DIR", str(real_data_dir))
+    # The command's own steps run; the hour of training and its measurements are left out.
+    monkeypatch.setattr(siamese.data.datasets, "load_omniglot", lambda split: type("Split", (), {"labels": np.zeros(1)})())
+    monkeypatch.setattr(siamese.embedding.training, "check_episodes", lambda labels, cfg: None)
+    monkeypatch.setattr(siamese.data.datasets, "split_background", lambda bg: (np.zeros(1, bool), np.zeros(1, bool)))
+    monkeypatch.setattr(siamese.embedding.training, "train_embedding", lambda *a, **k: (tiny_embedding(), {}))
+    monkeypatch.setattr(siamese.measure.report, "trained_embedding_card",
+                        lambda model, out, *a, **k: {"model_id": file_model_id(out), "threshold": 1.25})
+    out = tmp_path / "x" / "emb.keras"
+    main(["train", "--out", str(out), "--digits", "0"])
+    assert sorted(p.name for p in out.parent.iterdir()) == ["emb.json", "emb.keras"]
+    assert card_path_for(out) == out.parent / "emb.json"
+    matcher = load_matcher(out)
+    assert matcher.threshold == 1.25 and matcher.card["model_id"] == matcher.model_id  # its own card, not the shipped one's
+    main(["official-runs", "--model", str(out), "--write-card"])
+    card = read_card(out.parent / "emb.json")
+    assert card["threshold"] == 1.25 and card["official_runs"]["trials"] == 400
+    monkeypatch.chdir(ROOT)  # the shipped model named as a person types it
+    for typed in ("assets/embedding.keras", "./assets/../assets/embedding.keras"):
+        assert card_path_for(typed).resolve() == ASSETS_DIR / "model_card.json", typed
+    assert load_matcher("assets/embedding.keras").card == read_card(ASSETS_DIR / "model_card.json")

@@ -89,10 +89,13 @@ class ModelCard(TypedDict, total=False):
 
 
 def card_path_for(model_path) -> Path:
-    """Where a model's card lives: ``model_card.json`` beside the shipped model
-    (:data:`siamese.paths.SHIPPED_MODEL`), ``<stem>.json`` beside any other model file."""
+    """Where a model's card lives, the one rule every command and page that reads or writes a card
+    follows (training, loading, ``--write-card`` and the other measurements): ``model_card.json``
+    beside the shipped model (:data:`siamese.paths.SHIPPED_MODEL`, however its path is written:
+    relative or absolute), ``<stem>.json`` beside any other model file (``x/emb.keras`` ->
+    ``x/emb.json``)."""
     model_path = Path(model_path)
-    if model_path == paths.SHIPPED_MODEL:
+    if model_path.expanduser().resolve() == paths.SHIPPED_MODEL.resolve():
         return model_path.with_name("model_card.json")
     return model_path.with_suffix(".json")
 
