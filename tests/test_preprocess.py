@@ -256,3 +256,36 @@ def test_a_genuine_dot_image_is_a_symbol_for_datasets_and_the_api(matcher):
     assert e.shape == (1, matcher.dim) and np.isfinite(e).all()
     with pytest.raises(ValueError, match="no ink"):
         matcher.embed(np.full((1, 105, 105), 255, np.uint8))
+
+
+def coloured_block(x0=0.3, x1=0.7, y0=0.3, strokes=10, width=18, size=280):
+    """A block coloured in with ``strokes`` horizontal strokes, each a pen width below the last."""
+    step = width / size
+    return [[(x0, y0 + i * step), (x1, y0 + i * step)] for i in range(strokes)]
+
+
+@pytest.mark.parametrize("strokes, width", [(10, 18), (4, 40), (25, 8)])
+def test_a_coloured_in_block_is_a_symbol_not_a_dot(strokes, width):
+    """#24 item 8: a block coloured in with ten strokes was called "Only a dot" (any filled shape
+    is about as wide as its own stroke width). A filled square is drawn on purpose: it is a symbol."""
+    done = prepare(sketch(coloured_block(strokes=strokes, width=width), width=width))
+    assert done.reason == "" and done.input is not None and done.input.sum() > 50
+
+
+def test_a_filled_disc_and_a_filled_block_beside_a_line_are_kept():
+    """Members of the kind: a big filled disc (a full moon) is a symbol, and a filled block far from
+    a line is part of the symbol, not a stray click dropped before cropping."""
+    disc = [[(0.5 + r * np.cos(t), 0.5 + r * np.sin(t)) for t in np.linspace(0, 2 * np.pi, 40)]
+            for r in np.arange(0.02, 0.25, 0.04)]
+    assert prepare(sketch(disc)).reason == ""
+    block_and_line = coloured_block(0.6, 0.9, 0.6, strokes=5) + [[(0.05, 0.05), (0.3, 0.05)]]
+    x = prepare(sketch(block_and_line)).input
+    only_line = prepare(sketch([[(0.05, 0.05), (0.3, 0.05)]])).input
+    assert x is not None and not np.allclose(x, only_line, atol=0.1)
+
+
+@pytest.mark.parametrize("size, width", [(280, 40), (240, 40), (280, 4)])
+def test_a_click_is_still_a_dot_on_either_canvas(size, width):
+    assert prepare(sketch([[(0.5, 0.5)]], size=size, width=width)).reason.startswith("Only a dot")
+    two_clicks = [[(0.5, 0.5)], [(0.52, 0.5)]]  # a double click, a hair apart
+    assert prepare(sketch(two_clicks, size=size, width=width)).reason.startswith("Only a dot")

@@ -28,7 +28,13 @@ MAX_WORK = 320
 """Crops larger than this (pixels) are max-pooled down first: the work per sketch stays bounded
 whatever the image size (a 280 px canvas is unaffected)."""
 DOT_RATIO = 3.0
-"""Ink whose extent is under this many stroke widths is a dot (a click with a wide pen)."""
+"""Ink whose extent is under this many stroke widths is a dot (a click with a wide pen), if it is
+also small (``MAX_DOT``)."""
+MAX_DOT = 0.2
+"""Ink wider than this fraction of the image side is never a dot, however filled: a click is a
+disc of the pen's width, at most 40 px (the pen slider's top) on the 240 px Compare canvas, 0.17 of
+its side. Without it a block coloured in with ten strokes was "Only a dot" (any filled shape is
+about as wide as its measured stroke width, 2 * area / boundary)."""
 MIN_CONTRAST = 40
 """Ink must differ from the background by at least this many grey levels (of 255)."""
 SPECK_GAP = 0.25
@@ -161,11 +167,12 @@ def _shift_to_centre_of_mass(canvas: np.ndarray) -> np.ndarray:
     return out
 
 
-def _is_dot(mask: np.ndarray) -> bool:
-    """Ink whose extent is about one stroke width: a click, whatever the pen's width."""
+def _is_dot(mask: np.ndarray, side: int) -> bool:
+    """Ink whose extent is about one stroke width and at most ``MAX_DOT`` of the image's ``side``
+    (pixels): a click, whatever the pen's width; a filled shape bigger than a click is not."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     extent = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
-    return extent < DOT_RATIO * _stroke_width(mask)
+    return extent <= MAX_DOT * side and extent < DOT_RATIO * _stroke_width(mask)
 
 
 def _drop_specks(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -184,7 +191,8 @@ def _drop_specks(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndar
         return ink, mask
     boxes = ndimage.find_objects(labels)
     areas = np.bincount(labels.ravel(), minlength=n + 1)[1:]
-    tiny = [areas[i] < SPECK_AREA * areas.sum() or _is_dot(labels[box] == i + 1) for i, box in enumerate(boxes)]
+    tiny = [areas[i] < SPECK_AREA * areas.sum() or _is_dot(labels[box] == i + 1, max(small.shape))
+            for i, box in enumerate(boxes)]
     body = [box for box, t in zip(boxes, tiny) if not t]
     if not body or len(body) == n:  # only dots (a colon) or no small blob: nothing to drop
         return ink, mask
@@ -226,7 +234,8 @@ def prepare(image, canvas: bool = True, background: float | None = None) -> Prep
             :func:`to_gray`: a canvas RGBA ``(H, W, 4) uint8``, an Omniglot PNG as ``(105, 105)
             uint8`` (dark ink on white), an MNIST digit ``(28, 28) uint8`` (light ink on black).
         canvas: True for something a person just drew on the canvas: then a click or a dot
-            (ink smaller than ``MIN_EXTENT`` of the side, or about one stroke width across), a
+            (ink smaller than ``MIN_EXTENT`` of the side, or about one stroke width across and at most
+            ``MAX_DOT`` of the side: a coloured-in block is a symbol), a
             canvas inked all over (``MAX_COVERAGE``) and stray clicks far from the symbol
             (``SPECK_GAP``) are input errors, not symbols. False for dataset and API images:
             any real ink is a symbol (a few Omniglot characters are a single dot).
@@ -260,7 +269,7 @@ def _prepare(image, canvas: bool, background: float | None) -> tuple[np.ndarray 
     top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     extent = max(bottom - top, right - left)
     ink, mask = ink[top:bottom, left:right], mask[top:bottom, left:right]
-    if canvas and (extent < MIN_EXTENT * side or _is_dot(mask)):
+    if canvas and (extent < MIN_EXTENT * side or _is_dot(mask, side)):
         return None, DOT  # a click: however wide the pen, its extent is about one stroke width
     factor = int(np.ceil(extent / MAX_WORK))
     if factor > 1:  # max-pool big crops first: keeps thin strokes, bounds the filter cost
