@@ -176,7 +176,8 @@ class Registered:
 
 
 def register_sketch(image, gallery: Gallery, set_name: str, name: str, matcher: Matcher, new_symbol: bool = True,
-                    background: float | None = None, *, actor: Actor, owner: int | None = None) -> Registered:
+                    background: float | None = None, *, actor: Actor, owner: int | None = None,
+                    symbol_id: int | None = None) -> Registered:
     """Store a sketch as a new symbol (``new_symbol``) or as another example of an existing one,
     with its thumbnail and its embedding, in one transaction.
 
@@ -185,6 +186,8 @@ def register_sketch(image, gallery: Gallery, set_name: str, name: str, matcher: 
         name: the symbol's name (see :func:`siamese.gallery.gallery.clean_name`).
         actor, owner: who registers, and whose existing symbol gets another example (see
             :meth:`siamese.gallery.gallery.Gallery.add_example`).
+        symbol_id: with ``new_symbol=False``, the symbol the page showed as ``name``: the example
+            goes to it, or nowhere (StaleChoice) if it was renamed or deleted since.
 
     Returns:
         :class:`Registered`.
@@ -192,12 +195,14 @@ def register_sketch(image, gallery: Gallery, set_name: str, name: str, matcher: 
     Raises:
         EmptySketchError: nothing to register (no ink, a dot, a canvas inked all over).
         PermissionDenied: the actor may not (see :mod:`siamese.classroom`).
-        GalleryError: bad or duplicate name, unknown symbol or set.
+        GalleryError: bad or duplicate name, unknown symbol or set; StaleChoice (a GalleryError):
+            the chosen symbol changed since the page showed it.
     """
     prepared = prepare(image, background=background)
     if prepared.input is None:
         raise EmptySketchError(prepared.reason)
     model_id, vectors = embed_for_storage(matcher, prepared.input[None])
     stored = gallery.add_example(set_name, name, prepared.input, thumbnail_png(to_dark_on_light(image, background)),
-                                 (model_id, vectors[0]), new_symbol=new_symbol, actor=actor, owner=owner)
+                                 (model_id, vectors[0]), new_symbol=new_symbol, actor=actor, owner=owner,
+                                 symbol_id=symbol_id)
     return Registered(stored, stored_input(prepared.input))

@@ -226,13 +226,50 @@ def test_tokens_are_random_url_safe_and_stored_only_as_a_hash(gallery):
     assert token.encode() not in raw and token_hash(token).encode() in raw
 
 
-def test_two_students_with_one_display_name_stay_two_owners(gallery):
-    (t1, a1), (t2, a2) = gallery.join_class("Ana"), gallery.join_class(" Ana ")
-    assert a1.name == a2.name == "Ana" and a1.owner != a2.owner and t1 != t2
+def test_a_second_student_cannot_take_a_name_of_the_class_or_the_teachers(gallery):
+    """#24 item 4: a student joined as "Teacher" and the match list showed "star · Teacher" twice;
+    a second "Ana" passed for the first. A display name is unique in the class, as it reads
+    (case, spaces and punctuation aside), and no student reads as the teacher; after a reset the
+    names are free again. The separator " · " (or a dot like it) is in no name."""
+    from siamese.gallery.gallery import person_key
+    t1, a1 = gallery.join_class("Ana")
+    for twin in (" Ana ", "ANA", "ana.", "A-na", "Ａｎａ"):  # the last in full-width letters
+        with pytest.raises(GalleryError, match="already called “Ana”"):
+            gallery.join_class(twin)
+    for teacher in ("Teacher", "teacher", "TEACHER!", "T e a c h e r", "..."):
+        with pytest.raises(GalleryError, match="teacher's name"):
+            gallery.join_class(teacher)
+    for dotted in ("Ben · Ana", "Ben•", "x ⋅ y", "Ana・B", "·"):
+        with pytest.raises(GalleryError, match="may not contain “·”"):
+            gallery.join_class(dotted)
+    assert [s["name"] for s in gallery.students()] == ["Ana"]
+    _, ben = gallery.join_class("Anaïs")  # a different name that merely starts alike
+    assert person_key(ben.name) != person_key(a1.name)
     register_sketch(sketch(SHAPES["star"]), gallery, CLASS_SYMBOLS, "star", FakeMatcher(), actor=a1)
     with pytest.raises(PermissionDenied):
-        gallery.delete_symbol(CLASS_SYMBOLS, "star", actor=gallery.student(t2), owner=a1.owner)
-    assert [s["owner"] for s in gallery.symbols(CLASS_SYMBOLS)] == [a1.owner]
+        gallery.delete_symbol(CLASS_SYMBOLS, "star", actor=ben, owner=a1.owner)
+    gallery.reset_class(TEACHER)
+    _, again = gallery.join_class("Ana")  # a new class: the name is free
+    assert again.owner != a1.owner
+
+
+def test_symbol_names_cannot_hold_the_owner_separator_and_labels_say_whose(gallery):
+    """ "star · Ben" registered by Ana read "star · Ben · Ana". A symbol name holds no separator
+    or look-alike dot (a middle dot inside a word, the Catalan "l·l", stays); every label of a
+    class's symbol then ends with its owner's name after the one separator."""
+    from siamese.gallery.gallery import OWNER_SEPARATOR, symbol_label
+    _, ana = gallery.join_class("Ana")
+    for name in ("star · Ben", "star ·Ben", "star • Ben", "star ∙ Ben", "star‧Ben", "·star"):
+        with pytest.raises(GalleryError, match="may not contain “·”"):
+            register_sketch(sketch(SHAPES["star"]), gallery, CLASS_SYMBOLS, name, FakeMatcher(), actor=ana)
+    register_sketch(sketch(SHAPES["star"]), gallery, CLASS_SYMBOLS, "col·lecció", FakeMatcher(), actor=ana)
+    register_sketch(sketch(SHAPES["zero"]), gallery, CLASS_SYMBOLS, "moon", FakeMatcher(), actor=TEACHER)
+    with pytest.raises(GalleryError, match="may not contain “·”"):
+        gallery.rename_symbol(CLASS_SYMBOLS, "moon", "moon · Ana", actor=TEACHER)
+    labels = [symbol_label(s["name"], s["owner_name"], True) for s in gallery.symbols(CLASS_SYMBOLS)]
+    assert labels == ["col·lecció · Ana", "moon · Teacher"]
+    assert all(label.count(OWNER_SEPARATOR) == 1 for label in labels)
+    assert symbol_label("moon", "Teacher", False) == "moon"  # solo mode and the other sets: no owner
 
 
 @pytest.mark.parametrize("name, message", [
@@ -385,8 +422,9 @@ def test_lan_address_is_an_ipv4_address():
 
 
 def test_exporting_class_symbols_keeps_two_owners_stars_apart(klass, gallery):
-    """Names are unique per owner, not per set: the zip names shared ones "star · Ana", so an
-    import makes one symbol of each, none merged."""
+    """Names are unique per owner, not per set: the zip names shared ones "star (Ana)" (never
+    "star · Ana": no name holds the owner separator), so an import makes one symbol of each, none
+    merged."""
     import io
     import json
     import zipfile
@@ -394,7 +432,17 @@ def test_exporting_class_symbols_keeps_two_owners_stars_apart(klass, gallery):
     data = export_set(gallery, CLASS_SYMBOLS)
     manifest = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("manifest.json"))
     assert sorted((s["name"], len(s["examples"])) for s in manifest["symbols"]) == \
-        [("moon", 1), ("star · Ana", 2), ("star · Ben", 1)]
+        [("moon", 1), ("star (Ana)", 2), ("star (Ben)", 1)]
     import_set(gallery, data, name="Copy", actor=TEACHER)
-    assert [(s["name"], s["examples"]) for s in gallery.symbols("Copy")] == [("moon", 1), ("star · Ana", 2),
-                                                                           ("star · Ben", 1)]
+    assert [(s["name"], s["examples"]) for s in gallery.symbols("Copy")] == [("moon", 1), ("star (Ana)", 2),
+                                                                           ("star (Ben)", 1)]
+    legacy = zipfile.ZipFile(io.BytesIO(data))  # a zip exported before: "star · Ana"
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for item in legacy.infolist():
+            body = legacy.read(item)
+            zf.writestr(item, body.replace(b" (Ana)", " · Ana".encode()).replace(b" (Ben)", " · Ben".encode())
+                        if item.filename == "manifest.json" else body)
+    assert b"star \xc2\xb7 Ana" in zipfile.ZipFile(out).read("manifest.json")
+    import_set(gallery, out.getvalue(), name="Old copy", actor=TEACHER)
+    assert [s["name"] for s in gallery.symbols("Old copy")] == ["moon", "star (Ana)", "star (Ben)"]

@@ -87,16 +87,16 @@ def test_a_student_joins_with_a_name_and_keeps_the_identity_in_the_url(offline):
     assert "0 symbols are yours" in texts(again)
 
 
-def test_two_students_with_one_name_stay_two_owners_and_see_their_own_controls(offline):
+def test_two_students_stars_stay_two_owners_and_each_sees_their_own_controls(offline):
     gallery = Gallery()
-    (_, ana), (tb, ben) = gallery.join_class("Sam"), gallery.join_class("Sam")
+    (_, ana), (tb, ben) = gallery.join_class("Sam"), gallery.join_class("Sam B.")  # one "Sam" per class
     register(ana, "star")
     register(ben, "star", "zero")
     register(TEACHER, "moon", "one")
     at = class_app(nav.REGISTER, {"student": tb})
     assert "The class has 3 symbols from 3 owners; 1 symbol is yours." in texts(at)
-    assert [t.value for t in at.text if t.value.endswith("(1)")] == ["star · Sam (1)"]
-    assert at.selectbox(key="target").options == ["star · Sam"]  # his own symbol, not Ana's
+    assert [t.value for t in at.text if t.value.endswith("(1)")] == ["star · Sam B. (1)"]
+    assert at.selectbox(key="target").options == ["star · Sam B."]  # his own symbol, not Sam's
     ids = [s["id"] for s in gallery.symbols(CLASS_SYMBOLS, owner=ben.owner)]
     assert at.selectbox(key="target").value == ids[0]
     body = texts(at) + "\n".join(c.value for c in at.caption)

@@ -370,3 +370,95 @@ def test_an_index_sees_a_write_made_through_another_gallery_at_its_next_call(gal
     assert list(index.references(CLASS_SYMBOLS, m).symbols) == ["star"]
     calls = m.calls
     assert list(index.references(CLASS_SYMBOLS, m).symbols) == ["star"] and m.calls == calls
+
+
+def add(gallery, name, actor=SOLO, seed=0):
+    return gallery.add_example(CLASS_SYMBOLS, name, image(seed), b"png", actor=actor)
+
+
+def sid(gallery, name):
+    return next(s["id"] for s in gallery.symbols(CLASS_SYMBOLS) if s["name"] == name)
+
+
+def test_an_action_on_a_chosen_symbol_acts_on_it_as_shown_or_is_refused(gallery):
+    """#24 item 1: a stale tab renamed the first symbol of the list (someone else's, for the
+    teacher) and deleted nothing, silently. An action names the symbol by its id and by the name
+    the page showed; renamed or deleted since, it is refused with a message, never redirected."""
+    from siamese.gallery.errors import StaleChoice
+    for name in ("apple", "triangle2", "zebra"):
+        add(gallery, name)
+    tri = sid(gallery, "triangle2")
+    assert gallery.rename_chosen(tri, "triangle2", "triangle", actor=SOLO) == "triangle"  # tab 1
+    before = gallery.symbols(CLASS_SYMBOLS)
+    with pytest.raises(StaleChoice, match="“triangle2” was renamed to “triangle”.*choose again"):  # tab 2
+        gallery.rename_chosen(tri, "triangle2", "square", actor=SOLO)
+    with pytest.raises(StaleChoice, match="renamed to “triangle”"):
+        gallery.delete_chosen(tri, "triangle2", actor=SOLO)
+    with pytest.raises(StaleChoice, match="renamed to “triangle”"):  # another example of the symbol shown
+        gallery.add_example(CLASS_SYMBOLS, "triangle2", image(1), b"png", new_symbol=False, actor=SOLO, symbol_id=tri)
+    assert gallery.symbols(CLASS_SYMBOLS) == before  # nothing renamed, deleted or added
+    gallery.delete_chosen(tri, "triangle", actor=SOLO)
+    for act in (lambda: gallery.rename_chosen(tri, "triangle", "x", actor=SOLO),
+                lambda: gallery.delete_chosen(tri, "triangle", actor=SOLO),
+                lambda: gallery.add_example(CLASS_SYMBOLS, "triangle", image(1), b"png", new_symbol=False,
+                                            actor=SOLO, symbol_id=tri)):
+        with pytest.raises(StaleChoice, match="“triangle” was deleted.*choose again"):
+            act()
+    add(gallery, "triangle")  # a new symbol under the old name is another symbol: still refused
+    with pytest.raises(StaleChoice, match="was deleted"):
+        gallery.delete_chosen(tri, "triangle", actor=SOLO)
+    assert [s["name"] for s in gallery.symbols(CLASS_SYMBOLS)] == ["apple", "triangle", "zebra"]
+    apple = sid(gallery, "apple")
+    assert gallery.add_example(CLASS_SYMBOLS, "apple", image(2), b"png", new_symbol=False, actor=SOLO,
+                               symbol_id=apple) == "apple"
+    assert {s["name"]: s["examples"] for s in gallery.symbols(CLASS_SYMBOLS)}["apple"] == 2
+
+
+def test_a_chosen_symbol_is_still_checked_for_permission_and_a_reset(gallery):
+    from siamese.classroom import IdentityError
+    (_, ana), (_, ben) = gallery.join_class("Ana"), gallery.join_class("Ben")
+    add(gallery, "star", ana)
+    star = sid(gallery, "star")
+    with pytest.raises(PermissionDenied):
+        gallery.rename_chosen(star, "star", "mine", actor=ben)
+    with pytest.raises(PermissionDenied):
+        gallery.delete_chosen(star, "star", actor=ben)
+    gallery.reset_class(TEACHER)
+    with pytest.raises(IdentityError):
+        gallery.delete_chosen(star, "star", actor=ana)
+
+
+def test_a_chosen_set_is_deleted_only_if_it_is_still_the_one_shown(gallery):
+    """Member of item 1's kind: "Imported set to delete" named a set by name; one deleted and
+    imported again under its name in another tab would have gone too."""
+    from siamese.gallery.errors import StaleChoice
+    gallery.add_set_bulk("Shapes", SetKind.USER, [("a", image(0), b"png")])
+    shown = next(s["id"] for s in gallery.sets() if s["name"] == "Shapes")
+    gallery.delete_set("Shapes", actor=TEACHER, set_id=shown)  # tab 1
+    gallery.add_set_bulk("Shapes", SetKind.USER, [("b", image(1), b"png")])
+    with pytest.raises(StaleChoice, match="“Shapes” this page showed was deleted"):  # tab 2
+        gallery.delete_set("Shapes", actor=TEACHER, set_id=shown)
+    assert [s["name"] for s in gallery.symbols("Shapes")] == ["b"]
+
+
+def test_names_differing_only_in_case_are_one_name_per_owner(gallery):
+    """#24 item 3, decided: "alpha", "Alpha" and "ALPHA" of one owner were three symbols that
+    look alike in the match list (and on a projector); they are one name: the second is refused
+    with the first's name, by registration and by rename. A change of case of its own name is a
+    rename; renaming to its own name says so. Two owners may still both have "alpha"."""
+    add(gallery, "alpha")
+    for alike in ("Alpha", "ALPHA", "ａｌｐｈａ", "alpha "):
+        with pytest.raises(GalleryError, match="already has a symbol called “alpha”"):
+            add(gallery, alike)
+    add(gallery, "beta")
+    beta = sid(gallery, "beta")
+    with pytest.raises(GalleryError, match="called “alpha”.*looks the same"):
+        gallery.rename_chosen(beta, "beta", "ALPHA", actor=SOLO)
+    with pytest.raises(GalleryError, match="called “alpha”"):
+        gallery.rename_symbol(CLASS_SYMBOLS, "beta", "Alpha", actor=SOLO)
+    with pytest.raises(GalleryError, match="already called “beta”: type the new name"):
+        gallery.rename_chosen(beta, "beta", " beta ", actor=SOLO)
+    assert gallery.rename_chosen(beta, "beta", "Beta", actor=SOLO) == "Beta"
+    _, ana = gallery.join_class("Ana")
+    add(gallery, "Alpha", ana)  # another owner's
+    assert sorted(s["name"] for s in gallery.symbols(CLASS_SYMBOLS)) == ["Alpha", "Beta", "alpha"]

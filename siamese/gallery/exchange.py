@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from siamese.classroom import Action, Actor, require
-from siamese.gallery.gallery import MAX_NAME, Gallery, SetKind, clean_name
+from siamese.gallery.gallery import MAX_NAME, OWNER_SEPARATOR, Gallery, SetKind, clean_name
 from siamese.gallery.errors import GalleryError
 from siamese.data.codec import bytes_to_input, thumbnail_png
 from siamese.search.index import embed_for_storage
@@ -80,10 +80,20 @@ def export_set(gallery: Gallery, set_name: str) -> bytes:
     return buf.getvalue()
 
 
+def _without_separator(name):
+    """A name from a zip exported before names lost the owner separator: "star · Ana" is
+    "star (Ana)", as exports write it now; anything else as it is."""
+    if isinstance(name, str) and OWNER_SEPARATOR in name:
+        head, _, owner = name.rpartition(OWNER_SEPARATOR)
+        return f"{head} ({owner})"
+    return name
+
+
 def _export_names(rows) -> dict:
     """``{symbol id: name in the zip}``: a symbol's own name, or, where owners share a name (two
-    students' "star"), "star · Ana", cut to ``MAX_NAME`` characters and numbered if still shared,
-    so that no symbol merges into another on import."""
+    students' "star"), "star (Ana)", cut to ``MAX_NAME`` characters and numbered if still shared,
+    so that no symbol merges into another on import (not "star · Ana": no symbol name holds the
+    owner separator, :func:`siamese.gallery.clean_name`)."""
     import regex  # grapheme clusters, as clean_name counts them
 
     owners_of: dict = {}
@@ -92,7 +102,7 @@ def _export_names(rows) -> dict:
     labels, taken = {}, set()
     for name, owners in owners_of.items():
         for symbol_id, owner_name in owners.items():
-            label = name if len(owners) == 1 else "".join(regex.findall(r"\X", f"{name} · {owner_name}")[:MAX_NAME])
+            label = name if len(owners) == 1 else "".join(regex.findall(r"\X", f"{name} ({owner_name})")[:MAX_NAME])
             base, n = label, 1
             while label in taken:
                 n += 1
@@ -180,10 +190,10 @@ def _manifest(zf: zipfile.ZipFile, names: set) -> tuple[str, list]:
         version = manifest.get("version")
         if manifest.get("format") != FORMAT or type(version) is not int or version != 1:  # True == 1
             raise ValueError("format")
-        set_name = clean_name(manifest["name"])
+        set_name = clean_name(manifest["name"], separator_ok=True)
         plan, seen = [], set()
         for sym in manifest["symbols"]:
-            name = clean_name(sym["name"])
+            name = clean_name(_without_separator(sym["name"]))
             if name in seen:
                 raise SetImportError(f"The manifest lists the symbol “{name}” twice.")
             seen.add(name)
@@ -290,7 +300,7 @@ def import_set(gallery: Gallery, data: bytes, matcher=None, name: str | None = N
     """
     require(actor, Action.IMPORT_SET)
     set_name, items = read_set(data)
-    set_name = clean_name(name) if name else set_name
+    set_name = clean_name(name, separator_ok=True) if name else set_name
     embeddings = embed_for_storage(matcher, [x for _, x, _ in items]) if matcher is not None else None
     if not gallery.add_set_bulk(set_name, SetKind.USER, items, embeddings):
         raise SetImportError(f"A reference set called “{set_name}” already exists; import it under another name.")

@@ -23,7 +23,7 @@ import numpy as np
 from siamese.classroom import (TEACHER_OWNER, Action, Actor, IdentityError, PermissionDenied, Role, new_token, require,
                                token_hash)
 from siamese.data.codec import input_to_bytes, stored_input
-from siamese.gallery.errors import GalleryError
+from siamese.gallery.errors import GalleryError, StaleChoice
 from siamese.gallery.schema import CLASS_SYMBOLS
 from siamese.gallery.stores import Conflict, open_store
 
@@ -106,7 +106,53 @@ def _visible_format_char(name: str, i: int) -> bool:
     return False
 
 
-def clean_name(name: str, what: str = "a name for the symbol") -> str:
+OWNER_SEPARATOR = " · "
+"""Between a symbol's name and its owner's in a class's labels ("star · Ana", :func:`symbol_label`)."""
+TEACHER_NAME = "Teacher"
+"""The teacher's display name (owner 1 in every database): no student may take it, or one like it."""
+_DOTS = {"\u00b7", "\u0387", "\u2022", "\u2027", "\u2219", "\u22c5", "\u30fb", "\uff65", "\u2e31", "\u1427",
+         "\u00b8", "\u2981", "\u25cf", "\u25e6", "\u2024", "\u2e33", "\U00010101"}
+"""The owner separator's dot and the characters that look like it (middle dots, bullets, dot
+operators, the katakana and word-separator middle dots)."""
+
+
+def symbol_label(name: str, owner_name: str, by_owner: bool) -> str:
+    """How a symbol is shown: "star · Ana" where owners are shown (a class's Class symbols), else
+    its name. Truthful whatever anyone typed: no name holds the separator or a look-alike
+    (:func:`clean_name`), no student is called like the teacher or like another student of the
+    class (:meth:`Gallery.join_class`), so the part after the one " · " is the owner."""
+    return f"{name}{OWNER_SEPARATOR}{owner_name}" if by_owner else name
+
+
+def name_key(name: str) -> str:
+    """What two symbol names look like to a reader of the match list: NFKC (full-width and other
+    compatibility forms folded), case folded, runs of spaces as one. One owner's symbols in a set
+    have different keys: "alpha", "Alpha" and "ALPHA" are one name (#24: three symbols that look
+    alike in the match list and on a projector are a trap, not three symbols)."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def person_key(name: str) -> str:
+    """What a display name reads as: :func:`name_key` with punctuation, spaces and invisible
+    characters dropped, letters, digits, marks and symbols (emoji) kept ("Teacher!", "T-eacher"
+    and "TEACHER" are all "teacher")."""
+    return "".join(c for c in name_key(name) if unicodedata.category(c)[0] in "LNMS")
+
+
+def _separator_like(name: str) -> bool:
+    """Whether ``name`` holds the owner separator's dot or a look-alike. A middle dot between two
+    letters (the Catalan "l·l", as Unicode recommends writing it) reads as part of a word and
+    is kept."""
+    for i, c in enumerate(name):
+        if c in _DOTS:
+            between_letters = (c == "\u00b7" and 0 < i < len(name) - 1 and name[i - 1].isalpha()
+                               and name[i + 1].isalpha())
+            if not between_letters:
+                return True
+    return False
+
+
+def clean_name(name: str, what: str = "a name for the symbol", separator_ok: bool = False) -> str:
     """Validate and normalise a symbol, set or display name, judged by what a person sees.
 
     Names are plain text: any script, emoji, HTML or markdown characters are kept as typed and
@@ -117,13 +163,16 @@ def clean_name(name: str, what: str = "a name for the symbol") -> str:
 
     Arguments:
         what: what to ask for when the name is empty ("Please type <what>.").
+        separator_ok: True for a name that is never part of a symbol's label (a set's name).
 
     Raises:
         GalleryError: not text; empty or whitespace only; more than ``MAX_NAME`` characters;
             one character stacking more than ``MAX_MARKS`` code points; control characters
             (newlines, tabs, NUL), line or paragraph separators, or invisible characters that can
             disguise a name (bidirectional overrides and isolates, zero-width spaces, stray
-            joiners).
+            joiners); the owner separator's dot or a look-alike (:data:`OWNER_SEPARATOR`;
+            a middle dot between two letters, the Catalan "l·l", is kept), so a label's owner
+            part is always the owner's.
     """
     import regex  # third-party: Python's re has no grapheme clusters (\X)
 
@@ -143,6 +192,9 @@ def clean_name(name: str, what: str = "a name for the symbol") -> str:
         raise GalleryError(f"That name is {len(clusters)} characters long; please keep it to {MAX_NAME}.")
     if max(len(c) for c in clusters) > MAX_MARKS:
         raise GalleryError("One character of the name carries too many accents or marks; please retype it.")
+    if not separator_ok and _separator_like(name):
+        raise GalleryError(f"The name may not contain “·” or a dot like it: the app writes it between a symbol and its "
+                           f"owner (“star{OWNER_SEPARATOR}Ana”). Please use another character.")
     return name
 
 
@@ -187,15 +239,16 @@ class Gallery:
 
     # ---- reading ----
     def sets(self) -> list[dict]:
-        """All reference sets: ``[{"name", "kind", "symbols", "examples"}]``: "Class symbols" first,
-        then the other user sets, the digits and the alphabets, each by name."""
+        """All reference sets: ``[{"name", "kind", "symbols", "examples", "id"}]``: "Class symbols"
+        first, then the other user sets, the digits and the alphabets, each by name (``id``: never
+        reused, to bind an action to the set a page showed)."""
         with self._connect() as con:
             rows = con.execute(
-                "SELECT r.name, r.kind, COUNT(DISTINCT s.id), COUNT(e.id) FROM ref_sets r "
+                "SELECT r.name, r.kind, COUNT(DISTINCT s.id), COUNT(e.id), r.id FROM ref_sets r "
                 "LEFT JOIN symbols s ON s.set_id = r.id LEFT JOIN examples e ON e.symbol_id = s.id "
                 "GROUP BY r.id ORDER BY r.name != ?, r.kind != 'user', r.kind != 'digits', r.name",
                 (CLASS_SYMBOLS,)).fetchall()
-        return [{"name": n, "kind": SetKind(k), "symbols": s, "examples": e} for n, k, s, e in rows]
+        return [{"name": n, "kind": SetKind(k), "symbols": s, "examples": e, "id": i} for n, k, s, e, i in rows]
 
     def symbols(self, set_name: str, owner: int | None = None) -> list[dict]:
         """Symbols of a set (only ``owner``'s, if given), by name then owner:
@@ -281,8 +334,9 @@ class Gallery:
 
     # ---- the class ----
     def join_class(self, display_name: str) -> tuple[str, Actor]:
-        """Add a student under the display name they chose. Two students may choose the same
-        name: they stay two owners.
+        """Add a student under the display name they chose, unique in the class (#24: a label must
+        say truthfully whose a symbol is; two "Sam"s could not be told apart, and a second "Ana"
+        would pass for the first).
 
         Returns:
             ``(identity token, the student)``. The token is returned here only; the database
@@ -290,11 +344,22 @@ class Gallery:
 
         Raises:
             GalleryError: a name :func:`clean_name` refuses (empty, blank, too long, invisible
-                control characters).
+                control characters, the owner separator); the teacher's name or one reading like
+                it ("teacher!"); the name of a student of this class, or one reading like it
+                (:func:`person_key`; checked in the write, so two joining at once cannot both
+                take it). Labels then always say whose a symbol is (:func:`symbol_label`).
         """
         name = clean_name(display_name, "your name")
+        if person_key(name) == person_key(TEACHER_NAME) or not person_key(name):
+            raise GalleryError(f"“{name}” would read as the teacher's name (or as no name) next to your symbols; "
+                               "please type your own name.")
         token = new_token()
         with self._write() as con:
+            taken = [n for (n,) in con.execute("SELECT name FROM owners WHERE id != ? AND retired = 0",
+                                               (TEACHER_OWNER,)) if person_key(n) == person_key(name)]
+            if taken:
+                raise GalleryError(f"Someone in this class is already called “{taken[0]}”, so your symbols would look like "
+                                   "theirs. Add an initial or a nickname (e.g. “Ana B.”).")
             owner = con.insert("INSERT INTO owners (name, token_hash) VALUES (?, ?)", (name, token_hash(token)))
         return token, Actor(Role.STUDENT, owner, name)
 
@@ -371,7 +436,7 @@ class Gallery:
     # ---- writing ----
     def add_example(self, set_name: str, symbol: str, model_input: np.ndarray, thumbnail: bytes,
                     embedding: tuple[str, np.ndarray] | None = None, new_symbol: bool = True, *,
-                    actor: Actor, owner: int | None = None) -> str:
+                    actor: Actor, owner: int | None = None, symbol_id: int | None = None) -> str:
         """Store one example of a symbol.
 
         Arguments:
@@ -386,6 +451,8 @@ class Gallery:
                 symbol (several sketches improve matching).
             actor: who asks; owner: whose existing symbol gets the example (default: the
                 actor's own; only with ``new_symbol=False``).
+            symbol_id: with ``new_symbol=False``, the symbol the page showed (ids are never
+                reused), as ``symbol`` named it then: the example goes to that symbol or nowhere.
 
         Returns:
             the stored (cleaned) name.
@@ -394,9 +461,19 @@ class Gallery:
             PermissionDenied: the actor may not (another student's symbol, a student writing
                 outside "Class symbols", a new symbol for another owner).
             IdentityError: a student retired by a class reset.
-            GalleryError: bad name, duplicate name (with ``new_symbol``), unknown symbol
+            StaleChoice: ``symbol_id`` was renamed or deleted since the page showed it.
+            GalleryError: bad name, duplicate name (with ``new_symbol``; names differing only in
+                case or compatibility forms count as one, :func:`name_key`), unknown symbol
                 (without), unknown set.
         """
+        if not new_symbol and symbol_id is not None:
+            with self._write() as con:
+                self._check_current(con, actor)
+                sym_id, set_id, in_set, name, _ = self._chosen(con, symbol_id, symbol, actor, Action.ADD_EXAMPLE)
+                if in_set != set_name:
+                    raise StaleChoice(f"“{symbol}” is not in {set_name}: choose again.")
+                self._insert_example(con, set_id, sym_id, input_to_bytes(model_input), thumbnail, embedding)
+            return name
         if new_symbol and owner not in (None, actor.owner):
             raise PermissionDenied("A new symbol belongs to whoever registers it; nobody registers for someone else.")
         owner = actor.owner if owner is None else owner
@@ -413,6 +490,11 @@ class Gallery:
                 raise GalleryError(f"There is no reference set called {set_name!r}.")
             set_id = row[0]
             if new_symbol:
+                if (alike := self._alike(con, set_id, owner, name)) is not None:
+                    who, verb, where = self._subject(con, actor, owner, set_name)
+                    same = "" if alike == name else ", which looks the same in the match list"
+                    raise GalleryError(f"{who} already {verb} a symbol called “{alike}”{where}{same}. Choose another "
+                                       "name, or add this sketch as another example of it.")
                 try:
                     with con.savepoint():
                         sym_id = con.insert("INSERT INTO symbols (set_id, owner_id, name) VALUES (?, ?, ?)",
@@ -428,13 +510,90 @@ class Gallery:
                     who, verb, where = self._subject(con, actor, owner, set_name)
                     raise GalleryError(f"{who} {verb} no symbol called “{name}”{where}.")
                 sym_id = found[0]
-            ex_id = con.insert("INSERT INTO examples (symbol_id, model_input, thumbnail) VALUES (?, ?, ?)",
-                               (sym_id, stored, thumbnail))
-            if embedding is not None:
-                con.execute("INSERT INTO embeddings (example_id, model_id, vector) VALUES (?, ?, ?)",
-                            (ex_id, embedding[0], np.asarray(embedding[1], np.float32).tobytes()))
+            self._insert_example(con, set_id, sym_id, stored, thumbnail, embedding)
+        return name
+
+    @staticmethod
+    def _insert_example(con, set_id: int, sym_id: int, stored: bytes, thumbnail: bytes, embedding) -> None:
+        ex_id = con.insert("INSERT INTO examples (symbol_id, model_input, thumbnail) VALUES (?, ?, ?)",
+                           (sym_id, stored, thumbnail))
+        if embedding is not None:
+            con.execute("INSERT INTO embeddings (example_id, model_id, vector) VALUES (?, ?, ?)",
+                        (ex_id, embedding[0], np.asarray(embedding[1], np.float32).tobytes()))
+        con.execute("UPDATE ref_sets SET revision = revision + 1 WHERE id = ?", (set_id,))
+
+    @staticmethod
+    def _alike(con, set_id: int, owner: int, name: str, besides: int | None = None) -> str | None:
+        """Inside a write: the name of ``owner``'s symbol in the set that reads like ``name``
+        (:func:`name_key`), other than the symbol ``besides``; None if there is none."""
+        key = name_key(name)
+        for sym_id, other in con.execute("SELECT id, name FROM symbols WHERE set_id = ? AND owner_id = ?",
+                                         (set_id, owner)):
+            if sym_id != besides and name_key(other) == key:
+                return other
+        return None
+
+    @staticmethod
+    def _chosen(con, symbol_id: int, shown: str, actor: Actor, action: Action) -> tuple[int, int, str, str, int]:
+        """Inside a write: the symbol a page showed as ``shown``, as it is now: ``(id, set id, set
+        name, name, owner)``, after :func:`siamese.classroom.require` for ``action`` on it.
+
+        Raises:
+            StaleChoice: it was deleted, or renamed, since (another tab, its owner, the teacher).
+            PermissionDenied: not the actor's to change.
+        """
+        row = con.execute("SELECT s.id, s.set_id, r.name, s.name, s.owner_id FROM symbols s JOIN ref_sets r "
+                          "ON r.id = s.set_id WHERE s.id = ?", (int(symbol_id),)).fetchone()
+        if row is None:
+            raise StaleChoice(f"“{shown}” was deleted (in another tab, or by someone else) since this page showed it: "
+                              "choose again.")
+        require(actor, action, row[4])
+        if row[3] != shown:
+            raise StaleChoice(f"“{shown}” was renamed to “{row[3]}” (in another tab, or by someone else) since this page "
+                              "showed it: choose again.")
+        return tuple(row)
+
+    def rename_chosen(self, symbol_id: int, shown: str, new: str, *, actor: Actor) -> str:
+        """Rename the symbol a page showed: ``symbol_id`` (ids are never reused), named ``shown``
+        there. The rename applies to that symbol as the page showed it, or to nothing.
+
+        Returns:
+            the cleaned new name.
+
+        Raises:
+            StaleChoice: renamed or deleted since the page showed it.
+            PermissionDenied: another student's symbol. IdentityError: a retired student.
+            GalleryError: bad new name; its own name ("nothing to change"); the name of another of
+                the owner's symbols in the set, or one reading like it (:func:`name_key`). A
+                change of case alone ("alpha" to "Alpha") is a rename.
+        """
+        name = clean_name(new)
+        with self._write() as con:
+            self._check_current(con, actor)
+            sym_id, set_id, set_name, old, owner = self._chosen(con, symbol_id, shown, actor, Action.RENAME)
+            if name == old:
+                raise GalleryError(f"It is already called “{old}”: type the new name, then press Rename.")
+            if (alike := self._alike(con, set_id, owner, name, besides=sym_id)) is not None:
+                who, verb, where = self._subject(con, actor, owner, set_name)
+                raise GalleryError(f"{who} already {verb} a symbol called “{alike}”{where}"
+                                   + ("." if alike == name else ", which looks the same in the match list."))
+            con.execute("UPDATE symbols SET name = ? WHERE id = ?", (name, sym_id))
             con.execute("UPDATE ref_sets SET revision = revision + 1 WHERE id = ?", (set_id,))
         return name
+
+    def delete_chosen(self, symbol_id: int, shown: str, *, actor: Actor) -> None:
+        """Delete the symbol a page showed (``symbol_id``, named ``shown`` there) and all its
+        examples, or nothing.
+
+        Raises:
+            StaleChoice: renamed or deleted since the page showed it.
+            PermissionDenied: another student's symbol. IdentityError: a retired student.
+        """
+        with self._write() as con:
+            self._check_current(con, actor)
+            sym_id, set_id, *_ = self._chosen(con, symbol_id, shown, actor, Action.DELETE_SYMBOL)
+            con.execute("DELETE FROM symbols WHERE id = ?", (sym_id,))
+            con.execute("UPDATE ref_sets SET revision = revision + 1 WHERE id = ?", (set_id,))
 
     def rename_symbol(self, set_name: str, old: str, new: str, *, actor: Actor, owner: int | None = None) -> str:
         """Rename ``owner``'s symbol ``old`` (default owner: the actor); returns the cleaned new name.
@@ -448,6 +607,11 @@ class Gallery:
         name = clean_name(new)
         with self._write() as con:
             self._check_current(con, actor)
+            row = con.execute("SELECT s.id, s.set_id FROM symbols s JOIN ref_sets r ON r.id = s.set_id "
+                              "WHERE r.name = ? AND s.owner_id = ? AND s.name = ?", (set_name, owner, old)).fetchone()
+            if row and (alike := self._alike(con, row[1], owner, name, besides=row[0])) is not None:
+                who, verb, where = self._subject(con, actor, owner, set_name)
+                raise GalleryError(f"{who} already {verb} a symbol called “{alike}”{where}.")
             try:
                 with con.savepoint():
                     cur = con.execute("UPDATE symbols SET name = ? WHERE name = ? AND owner_id = ? AND set_id = "
@@ -479,19 +643,28 @@ class Gallery:
                 raise GalleryError(f"{who} {verb} no symbol called “{name}”{where}.")
             con.execute("UPDATE ref_sets SET revision = revision + 1 WHERE name = ?", (set_name,))
 
-    def delete_set(self, set_name: str, *, actor: Actor) -> None:
+    def delete_set(self, set_name: str, *, actor: Actor, set_id: int | None = None) -> None:
         """Delete a user reference set (an imported one) with all its symbols. "Class symbols" and
         the default sets built from the datasets cannot be deleted.
 
+        Arguments:
+            set_id: the set a page showed under ``set_name`` (``sets()``' ``"id"``; ids are never
+                reused): deleted only if the set of that name is still that one.
+
         Raises:
             PermissionDenied: not the teacher.
+            StaleChoice: the set the page showed was deleted since (another set may have been
+                imported under its name).
             GalleryError: unknown set, or one that cannot be deleted.
         """
         require(actor, Action.DELETE_SET)
         if set_name == CLASS_SYMBOLS:
             raise GalleryError(f"“{CLASS_SYMBOLS}” cannot be deleted; delete its symbols one by one.")
         with self._write() as con:
-            row = con.execute("SELECT kind FROM ref_sets WHERE name = ?", (set_name,)).fetchone()
+            row = con.execute("SELECT kind, id FROM ref_sets WHERE name = ?", (set_name,)).fetchone()
+            if set_id is not None and (row is None or row[1] != set_id):
+                raise StaleChoice(f"The set “{set_name}” this page showed was deleted (in another tab, or by someone "
+                                  "else): choose again.")
             if row is None:
                 raise GalleryError(f"There is no reference set called {set_name!r}.")
             if row[0] != SetKind.USER:
