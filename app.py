@@ -82,4 +82,8 @@ from ui import classroom  # noqa: E402 - light: TensorFlow loads with the model
 
 classroom.session_actor()  # who this session is (teacher, student, solo), for every page
 classroom.classroom_sidebar_ui()
-nav.navigation(home).run()
+page = nav.navigation(home)
+classroom.note_page(page.url_path)
+if page.url_path not in ("", nav.PAGES[nav.REGISTER][2]):  # Home and Register have the join form of their own
+    classroom.rejoin_ui()
+page.run()

@@ -44,6 +44,8 @@ def sketch_and_matches(set_name: str, owner: int | None, pen_width: int) -> None
     best = result.best if result.verdict in (Verdict.MATCH, Verdict.NEW) else None
     guess = draw.Guess(sketch.strokes, label(best), best.distance) if best else None
     history = draw.remember_guess("draw", (set_name, owner, matcher.model_id), sketch.strokes, guess)
+    if result.verdict != Verdict.NEW:  # cleared, matched or changed: the offer to register it goes
+        st.session_state.pop("sketch_to_register", None)
     with right:
         if result.verdict == Verdict.EMPTY:
             st.info(result.reason)

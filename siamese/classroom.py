@@ -173,6 +173,13 @@ def configured_passcode(secret=None, environ=os.environ) -> str | None:
     return str(value)
 
 
+def passcode_fingerprint(passcode: str) -> str:
+    """A SHA-256 hex digest of the configured passcode, kept by a session once unlocked (never the
+    passcode itself): the unlock holds while the passcode is the same, and ends when whoever runs
+    the server changes it."""
+    return hashlib.sha256(str(passcode).encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class PasscodeRefused(ValueError):
     """A refused unlock; the message is meant for the user and never repeats the passcode."""
 

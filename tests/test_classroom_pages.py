@@ -98,7 +98,8 @@ def test_two_students_stars_stay_two_owners_and_each_sees_their_own_controls(off
     assert [t.value for t in at.text if t.value.endswith("(1)")] == ["star · Sam B. (1)"]
     assert at.selectbox(key="target").options == ["star · Sam B."]  # his own symbol, not Sam's
     ids = [s["id"] for s in gallery.symbols(CLASS_SYMBOLS, owner=ben.owner)]
-    assert at.selectbox(key="target").value == ids[0]
+    assert at.selectbox(key="target").value is None  # nothing chosen until he chooses (#24 item 3)
+    at.selectbox(key="target").select(ids[0]).run()
     body = texts(at) + "\n".join(c.value for c in at.caption)
     assert "Only the teacher imports and deletes sets." in body
     assert not [b for b in at.button if b.label in ("Import", "Delete set", "Reset the class")]
@@ -142,6 +143,7 @@ def test_the_teacher_unlocks_sees_the_join_code_and_may_change_any_symbol(offlin
     assert "passcode" not in at.session_state or at.session_state["passcode"] == ""  # not kept in the session
     at.switch_page(nav.REGISTER).run()
     assert "star · Ana (1)" in [t.value for t in at.text]
+    at.selectbox(key="target").select(gallery.symbols(CLASS_SYMBOLS)[0]["id"]).run()
     at.checkbox(key="sure_delete").check().run()
     click(at, "Delete")
     assert gallery.symbols(CLASS_SYMBOLS) == []

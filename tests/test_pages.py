@@ -436,6 +436,8 @@ def test_every_deletion_needs_a_fresh_confirmation(offline):
     assert [s["name"] for s in Gallery().symbols(CLASS_SYMBOLS)] == ["b", "c"]
     assert at.checkbox(key="sure_delete").value is False  # unticked by the deletion
     assert next(b for b in at.button if b.label == "Delete").disabled
+    assert at.selectbox(key="target").value is None  # nothing chosen after a delete (#24 item 3)
+    at.selectbox(key="target").select(symbol_id("b")).run()
     # A stale tick from the browser (the second click of a double click carries the old box state)
     # enables the button but confirms nothing: the click deletes nothing.
     at.session_state["sure_delete"] = True
@@ -465,3 +467,139 @@ def test_deleting_an_imported_set_needs_a_fresh_confirmation(offline):
     at.run()
     next(b for b in at.button if b.label == "Delete set").click().run()
     assert sorted(s["name"] for s in Gallery().sets()) == ["Class B", CLASS_SYMBOLS]
+
+
+# ---- #24 items 2 and 3: what a page carries over, and what rename and delete say ----
+def banners(at):
+    return [e.value for e in at.success] + [e.value for e in at.error] + [t.value for t in at.text]
+
+
+def test_a_cleared_sketch_is_not_carried_to_register_and_old_banners_go(offline):
+    """#24 item 2: a sketch cleared on Draw & match still followed to Register, next to an old
+    "Registered … Name: heart" banner, so Register stored a drawing the student threw away. The
+    kind: what a page carries over or still shows is dropped when its source is cleared or its
+    moment has passed (another page visited, the next sketch begun)."""
+    at = app("pages/2_Register.py")
+    at.session_state["sketch_to_register"] = sketch(SHAPES["star"])  # as Draw & match offers a new-looking sketch
+    at.run()
+    at.text_input(key="register_name").input("heart").run()
+    next(b for b in at.button if b.label == "Register").click().run()
+    assert "Name: heart" in banners(at)
+    at.switch_page("pages/1_Draw_and_match.py").run()
+    draw_on(at, SHAPES["zigzag"])
+    at.session_state["sketch_to_register"] = sketch(SHAPES["zigzag"])  # offered (under AppTest: put by hand)
+    draw_on(at, None)  # then cleared
+    assert "sketch_to_register" not in at.session_state
+    at.switch_page("pages/2_Register.py").run()
+    assert "The sketch from Draw & match" not in "\n".join(c.value for c in at.caption)
+    assert not [b for b in banners(at) if "Registered" in b or "Name: heart" in b]  # its moment passed
+    next(b for b in at.button if b.label == "Register").click().run()
+    assert "Empty sketch" in texts(at) and [s["name"] for s in Gallery().symbols(CLASS_SYMBOLS)] == ["heart"]
+
+
+def test_the_registered_banner_goes_when_the_next_sketch_is_begun(offline):
+    at = app("pages/2_Register.py")
+    at.session_state["sketch_to_register"] = sketch(SHAPES["star"])
+    at.run()
+    at.text_input(key="register_name").input("star").run()
+    next(b for b in at.button if b.label == "Register").click().run()
+    assert any("The canvas is clear for the next symbol" in b for b in banners(at))
+    at.session_state[f"register-{at.session_state['register_canvas']}_sketch"] = sketch(SHAPES["zero"])
+    at.run()  # the first stroke of the next symbol
+    assert not [b for b in banners(at) if "Registered" in b or "Name: star" in b]
+
+
+def test_a_matched_sketch_is_no_longer_offered_for_registering(offline):
+    """Member of the kind: the offer stands only while Draw & match shows the sketch as new."""
+    add_symbol("star", SHAPES["star"])
+    at = app("pages/1_Draw_and_match.py")
+    at.selectbox[0].select(CLASS_SYMBOLS).run()
+    at.session_state["sketch_to_register"] = sketch(SHAPES["zigzag"])
+    draw_on(at, SHAPES["star"])  # the very sketch registered: a match
+    assert at.success and "sketch_to_register" not in at.session_state
+
+
+def test_rename_and_delete_confirm_and_leave_nothing_waiting(offline):
+    """#24 item 3: no confirmation after a rename; after a delete the picker jumped to the first
+    symbol with the old name still typed (an accidental rename waiting); renaming to its own name
+    said it already exists; "alpha", "Alpha", "ALPHA" were three look-alike symbols."""
+    for name in ("alpha", "ring", "zebra"):
+        add_symbol(name, SHAPES["star"])
+    at = app("pages/2_Register.py")
+    rename = lambda: next(b for b in at.button if b.label == "Rename").click().run()  # noqa: E731
+    at.selectbox(key="target").select(symbol_id("ring")).run()
+    at.text_input(key="new_name").input("ring").run()
+    rename()
+    assert "Not renamed." in texts(at) and "It is already called “ring”" in texts(at)
+    assert "already has a symbol" not in texts(at)
+    at.text_input(key="new_name").input("circle").run()
+    rename()
+    assert "Renamed “ring” to “circle”." in texts(at)
+    assert at.text_input(key="new_name").value == "" and at.selectbox(key="target").value == symbol_id("circle")
+    at.text_input(key="new_name").input("ALPHA").run()
+    rename()
+    assert "Not renamed." in texts(at) and "called “alpha”, which looks the same in the match list" in texts(at)
+    at.text_input(key="new_name").input("leftover").run()  # typed, then deleted instead
+    at.checkbox(key="sure_delete").check().run()
+    next(b for b in at.button if b.label == "Delete").click().run()
+    assert "Deleted “circle” and its 1 sketch." in texts(at)
+    assert at.selectbox(key="target").value is None and at.text_input(key="new_name").value == ""
+    assert next(b for b in at.button if b.label == "Rename").disabled  # nothing waits to be renamed
+    assert sorted(s["name"] for s in Gallery().symbols(CLASS_SYMBOLS)) == ["alpha", "zebra"]
+    at.session_state["sketch_to_register"] = sketch(SHAPES["zero"])
+    at.run()
+    at.text_input(key="register_name").input("Alpha").run()
+    next(b for b in at.button if b.label == "Register").click().run()
+    assert "Not registered." in texts(at) and "looks the same in the match list" in texts(at)
+
+
+def test_a_stale_tab_renames_deletes_and_adds_to_nothing_and_says_so(offline):
+    """#24 item 1 under AppTest (the browser test is tests/test_browser.py's): two sessions on one
+    gallery with "triangle2" chosen in both; tab 1 renames it; tab 2's Rename, Delete and Register
+    (another example) act on nothing and say why, never on another symbol; a rerun of tab 2 in
+    between says so before any press."""
+    for name in ("apple", "triangle2"):
+        add_symbol(name, SHAPES["star"])
+    tab1, tab2 = app("pages/2_Register.py"), AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    tab2.run()
+    tab2.switch_page("pages/2_Register.py").run()
+
+    def press(tab, label):
+        return next(b for b in tab.button if b.label == label).click().run()
+
+    def rename(tab, name, new):
+        tab.selectbox(key="target").select(symbol_id(name)).run()
+        tab.text_input(key="new_name").input(new).run()
+        return press(tab, "Rename")
+
+    tab2.selectbox(key="target").select(symbol_id("triangle2")).run()
+    rename(tab1, "triangle2", "triangle")
+    before = Gallery().symbols(CLASS_SYMBOLS)
+    tab2.text_input(key="new_name").input("square")  # typed and pressed in one go
+    press(tab2, "Rename")
+    assert "Not renamed." in texts(tab2) and "“triangle2” was renamed to “triangle”" in texts(tab2)
+    assert "choose again" in texts(tab2) and tab2.selectbox(key="target").value is None
+    assert Gallery().symbols(CLASS_SYMBOLS) == before  # "apple" was not renamed in its place
+
+    tab2.selectbox(key="target").select(symbol_id("triangle")).run()
+    tab2.checkbox(key="sure_delete").check().run()
+    tab1.selectbox(key="target").select(symbol_id("triangle")).run()
+    tab1.checkbox(key="sure_delete").check().run()
+    press(tab1, "Delete")
+    press(tab2, "Delete")
+    assert "Not deleted." in texts(tab2) and "“triangle” was deleted" in texts(tab2)
+    assert [s["name"] for s in Gallery().symbols(CLASS_SYMBOLS)] == ["apple"]
+
+    tab2.radio[0].set_value(tab2.radio[0].options[1]).run()  # "another example of a symbol"
+    tab2.selectbox(key="example_of").select(symbol_id("apple")).run()
+    rename(tab1, "apple", "pear")
+    tab2.session_state["sketch_to_register"] = sketch(SHAPES["zero"])
+    press(tab2, "Register")
+    assert "Not registered." in texts(tab2) and "“apple” was renamed to “pear”" in texts(tab2)
+    assert [(s["name"], s["examples"]) for s in Gallery().symbols(CLASS_SYMBOLS)] == [("pear", 1)]
+
+    tab2.selectbox(key="target").select(symbol_id("pear")).run()
+    rename(tab1, "pear", "fig")
+    tab2.run()  # any rerun (a stroke, a typed field) notices it before a press
+    assert "“pear” was renamed to “fig”" in "\n".join(w.value for w in tab2.warning)
+    assert tab2.selectbox(key="target").value is None

@@ -32,26 +32,71 @@ def session_actor():
     """
     from siamese.classroom import SOLO, TEACHER, IdentityError
 
+    from siamese.classroom import passcode_fingerprint
+
     state = st.session_state
-    if teacher_passcode() is None:
+    before, passcode = state.get("actor"), teacher_passcode()
+    if passcode is None:
         state["actor"] = SOLO
-    elif state.get("teacher_unlocked"):
+    elif state.get("teacher_unlocked") == passcode_fingerprint(passcode):
         state["actor"] = TEACHER
+        if st.query_params.get(TEACHER_PARAM) != "unlocked":  # put back after a page change
+            st.query_params[TEACHER_PARAM] = "unlocked"
     else:
         state["actor"] = None
+        if state.pop("teacher_unlocked", None):  # unlocked with a passcode that is no longer the one
+            state["teacher_notice"] = PASSCODE_CHANGED
+        elif st.query_params.get(TEACHER_PARAM):  # this tab was unlocked, in a session the server no longer has
+            state["teacher_notice"] = SERVER_RESTARTED
+        st.query_params.pop(TEACHER_PARAM, None)
         token = st.query_params.get(STUDENT_PARAM) or state.get("student_token")
         if token:
             try:
                 state["actor"] = gallery_store().student(token)
             except IdentityError as exc:
-                st.warning(str(exc))
+                state["identity_problem"] = str(exc)  # shown with the form to join again (join_ui)
                 state.pop("student_token", None)
                 st.query_params.pop(STUDENT_PARAM, None)
             else:
                 state["student_token"] = token
                 if st.query_params.get(STUDENT_PARAM) != token:
                     st.query_params[STUDENT_PARAM] = token
+    if before is not None and state["actor"] != before:
+        for key in PERSONAL_CARRY_OVER:  # a sketch or a banner of the person before is not the next one's
+            state.pop(key, None)
     return state["actor"]
+
+
+TEACHER_PARAM = "teacher"
+"""Query parameter set while a tab is unlocked: it grants nothing (the passcode does), but after a
+server restart, which forgets every session, it lets the tab say why it is locked again."""
+SERVER_RESTARTED = ("The server was restarted (or this tab's session ended), so teacher mode is locked: unlock it "
+                    "again with the passcode.")
+PASSCODE_CHANGED = "The teacher passcode was changed, so teacher mode is locked: unlock it again with the new passcode."
+PERSONAL_CARRY_OVER = ("sketch_to_register", "register_outcome", "register_last")
+"""What a session carries from one page to another for the person using it: dropped when that
+person changes (Not you?, a lock, a class reset)."""
+
+
+def note_page(url_path: str) -> None:
+    """Called by ``app.py`` on every run of a page: remembers which page ran before this one, for
+    :func:`just_arrived`."""
+    state = st.session_state
+    state["page_before"], state["page_now"] = state.get("page_now"), url_path
+
+
+def just_arrived() -> bool:
+    """Whether this run of the page is the first since the person came from another page (or
+    opened the app): what a page still shows from an earlier visit has had its moment."""
+    state = st.session_state
+    return state.get("page_before") != state.get("page_now")
+
+
+def rejoin_ui() -> None:
+    """For pages without a join form of their own: when this session's student identity stopped
+    working (a class reset, a damaged or foreign link), say so and offer the form to join again."""
+    if "identity_problem" in st.session_state:
+        join_ui()
 
 
 def actor():
@@ -68,10 +113,12 @@ def in_class() -> bool:
 
 
 def symbol_label(name: str, owner_name: str, set_name: str) -> str:
-    """How a symbol is shown: "star · Ana" in a class's Class symbols, else its name."""
+    """How a symbol is shown: "star · Ana" in a class's Class symbols, else its name
+    (:func:`siamese.gallery.gallery.symbol_label`, which keeps the owner part truthful)."""
+    from siamese.gallery.gallery import symbol_label as label
     from siamese.gallery.schema import CLASS_SYMBOLS
 
-    return f"{name} · {owner_name}" if in_class() and set_name == CLASS_SYMBOLS else name
+    return label(name, owner_name, in_class() and set_name == CLASS_SYMBOLS)
 
 
 def _join() -> None:
@@ -90,7 +137,10 @@ def _join() -> None:
 
 
 def join_ui() -> None:
-    """The form a visitor joins the class with: a display name, no account."""
+    """The form a visitor joins the class with: a display name, no account; above it, why this
+    session's student identity stopped working, if it just did (:func:`session_actor`)."""
+    if problem := st.session_state.pop("identity_problem", None):
+        st.warning(problem)
     st.info("Join the class to register your own symbols: type your name (no account, no e-mail).")
     with st.form("join", border=False):  # Enter joins, as the button does
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
@@ -112,13 +162,18 @@ def _unlock(passcode: str) -> None:
     except PasscodeRefused as exc:
         state["passcode_error"] = str(exc)
         return
-    state["teacher_unlocked"] = True
+    from siamese.classroom import passcode_fingerprint
+
+    state["teacher_unlocked"] = passcode_fingerprint(passcode)  # valid while the passcode is this one
+    state.pop("teacher_notice", None)
     state.pop("student_token", None)  # the projected address carries no student's identity
     st.query_params.pop(STUDENT_PARAM, None)
+    st.query_params[TEACHER_PARAM] = "unlocked"
 
 
 def _lock() -> None:
-    st.session_state["teacher_unlocked"] = False
+    st.session_state.pop("teacher_unlocked", None)
+    st.query_params.pop(TEACHER_PARAM, None)
 
 
 def _leave() -> None:
@@ -147,7 +202,10 @@ def classroom_sidebar_ui() -> None:
         bar.button("Not you? Join as someone else", on_click=_leave)
     else:
         bar.caption("Not joined yet: join on the Home or Register page to register symbols.")
-    with bar.expander("Teacher? Unlock", expanded="passcode_error" in st.session_state):
+    notice = st.session_state.pop("teacher_notice", None)
+    if notice:
+        bar.warning(notice)
+    with bar.expander("Teacher? Unlock", expanded="passcode_error" in st.session_state or bool(notice)):
         with st.form("unlock", border=False):  # Enter unlocks, as the button does
             st.text_input("Teacher passcode", type="password", key="passcode", max_chars=1024)
             st.form_submit_button("Unlock", on_click=_unlock, args=(passcode,))

@@ -117,7 +117,9 @@ def _set_map(refs, set_name: str, gallery: Gallery, labels_by_owner: bool):
         return made
     emap = fit_map(refs.embeddings)
     inputs = {e.id: e.model_input for e in gallery.examples(set_name)}
-    names = [f"{n} · {o}" if labels_by_owner else str(n) for n, o in zip(refs.symbols, refs.owner_names)]
+    from siamese.gallery.gallery import symbol_label as label
+
+    names = [label(str(n), str(o), labels_by_owner) for n, o in zip(refs.symbols, refs.owner_names)]
     rows = pd.DataFrame({"x": emap.points[:, 0], "y": emap.points[:, 1], "symbol": names,
                          "image": [_tooltip_png(inputs[i]) if i in inputs else ""
                                    for i in refs.example_ids.tolist()]})

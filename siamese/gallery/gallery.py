@@ -34,6 +34,13 @@ _RESET = ("Your teacher has started a new class since you joined, so your old na
           "Pick your name to join again.")
 
 
+def _stale(shown: str, now: str | None) -> str:
+    """The message of a :class:`StaleChoice`: the symbol shown as ``shown`` is now called ``now``
+    (None: deleted)."""
+    what = "was deleted" if now is None else f"was renamed to “{now}”"
+    return f"“{shown}” {what} (in another tab, or by someone else) since this page showed it: choose again."
+
+
 class SetKind(StrEnum):
     """What a reference set holds: symbols users registered or imported, or a default set built
     from a dataset (never deleted)."""
@@ -545,13 +552,20 @@ class Gallery:
         row = con.execute("SELECT s.id, s.set_id, r.name, s.name, s.owner_id FROM symbols s JOIN ref_sets r "
                           "ON r.id = s.set_id WHERE s.id = ?", (int(symbol_id),)).fetchone()
         if row is None:
-            raise StaleChoice(f"“{shown}” was deleted (in another tab, or by someone else) since this page showed it: "
-                              "choose again.")
+            raise StaleChoice(_stale(shown, None))
         require(actor, action, row[4])
         if row[3] != shown:
-            raise StaleChoice(f"“{shown}” was renamed to “{row[3]}” (in another tab, or by someone else) since this page "
-                              "showed it: choose again.")
+            raise StaleChoice(_stale(shown, row[3]))
         return tuple(row)
+
+    def stale_reason(self, symbol_id: int, shown: str) -> str | None:
+        """Why the symbol a page showed as ``shown`` is no longer that (renamed or deleted since),
+        in the words an action on it would be refused with (:class:`StaleChoice`); None while it
+        is as shown. For a page to say so as soon as it notices, before anyone presses a button."""
+        now = self.symbol(symbol_id)
+        if now is None or now["name"] != shown:
+            return _stale(shown, None if now is None else now["name"])
+        return None
 
     def rename_chosen(self, symbol_id: int, shown: str, new: str, *, actor: Actor) -> str:
         """Rename the symbol a page showed: ``symbol_id`` (ids are never reused), named ``shown``
