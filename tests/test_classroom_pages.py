@@ -225,3 +225,93 @@ def test_streamlit_does_not_clear_keras_after_every_run(offline, monkeypatch):
     at = class_app(nav.DRAW, passcode=None)
     at.run()
     assert "Empty sketch" in texts(at) and calls == []
+
+
+# ---- #24 items 10, 11, 4: restarts, resets and names on the pages ----
+def sidebar_says(at) -> str:
+    return "\n".join([w.value for w in at.sidebar.warning] + [w.value for w in at.sidebar.success]
+                     + [c.value for c in at.sidebar.caption])
+
+
+def test_a_teacher_tab_after_a_server_restart_says_so_and_asks_to_unlock_again(offline):
+    """#24 item 10: after a restart (every session forgotten) an open teacher tab's next click
+    silently made it "Not joined yet". The unlocked tab keeps a mark in its URL (it grants
+    nothing); a session that finds the mark but no unlock says why and opens the unlock form."""
+    at = class_app()
+    unlock(at)
+    assert at.query_params["teacher"] == "unlocked"
+    at.switch_page("pages/2_Register.py").run()
+    assert at.query_params["teacher"] == "unlocked"  # kept after a page change
+    after = class_app(None, {"teacher": "unlocked"})  # the same tab, on a new server
+    assert "The server was restarted" in sidebar_says(after) and "unlock it again" in sidebar_says(after)
+    after.switch_page("pages/2_Register.py").run()
+    assert "The server was restarted" in sidebar_says(after)  # until unlocked
+    assert "Teacher: you may do everything." not in sidebar_says(after)
+    assert [e for e in after.sidebar.expander if e.label == "Teacher? Unlock"]
+    unlock(after)
+    assert "Teacher: you may do everything." in sidebar_says(after)
+    assert "The server was restarted" not in sidebar_says(after)
+    click(after, "Lock teacher mode")
+    assert "teacher" not in after.query_params and "The server was restarted" not in sidebar_says(after.run())
+    visitor = class_app("pages/1_Draw_and_match.py", {"teacher": "unlocked"})  # a typed mark grants nothing
+    assert "Teacher: you may do everything." not in sidebar_says(visitor)
+
+
+def test_a_changed_passcode_locks_the_teacher_and_says_so(offline):
+    """Member of the kind: whoever runs the server changes the passcode (secrets.toml is read on
+    every run); an unlocked tab stays unlocked no longer, and says why."""
+    at = class_app()
+    unlock(at)
+    at.secrets["teacher_passcode"] = "a new one"
+    at.run()
+    assert "The teacher passcode was changed" in sidebar_says(at)
+    assert "Teacher: you may do everything." not in sidebar_says(at)
+    unlock(at, "a new one")
+    assert "Teacher: you may do everything." in sidebar_says(at)
+
+
+@pytest.mark.parametrize("page", ["pages/1_Draw_and_match.py", "pages/3_Train_three_variants.py",
+                                  "pages/4_Evaluate.py", "pages/5_Compare_two_sketches.py", None,
+                                  "pages/2_Register.py"])
+def test_after_a_class_reset_every_page_says_so_and_has_the_name_field(offline, page):
+    """#24 item 11: after a reset Draw & match said "Pick your name to join again" and had no name
+    field. Every page that says it has the form (Home and Register their own, once)."""
+    gallery = Gallery()
+    token, _ = gallery.join_class("Ana")
+    at = class_app(page, {"student": token})
+    assert "You are Ana (student)." in texts(at)
+    gallery.reset_class(TEACHER)
+    at.run()  # her next click, stroke or reload
+    assert any("started a new class" in w.value for w in at.warning)
+    assert len([t for t in at.text_input if t.key == "join_name"]) == 1
+    join(at, "Ana")  # the name is free again in the new class
+    assert "You are Ana (student)." in texts(at) and not at.exception
+    assert not any("started a new class" in w.value for w in at.warning)
+
+
+def test_a_student_cannot_join_as_the_teacher_or_as_a_classmate(offline):
+    """#24 item 4 on the page: "Teacher" (or one like it) and a classmate's name are refused with
+    a message; the label of every symbol then says truthfully whose it is."""
+    gallery = Gallery()
+    gallery.join_class("Ana")
+    for name, message in (("Teacher", "teacher's name"), ("teacher.", "teacher's name"),
+                          ("ana", "already called “Ana”"), ("Ben · Ana", "may not contain “·”")):
+        at = class_app()
+        join(at, name)
+        assert "Not joined." in texts(at) and message in texts(at), name
+        assert "student" not in at.query_params
+
+
+def test_whats_carried_for_one_person_is_not_the_next_ones(offline):
+    """Member of item 2's kind: a sketch offered for registering, and Register's banner, belong
+    to the person who drew it; "Not you?" drops them."""
+    gallery = Gallery()
+    token, _ = gallery.join_class("Ana")
+    at = class_app("pages/2_Register.py", {"student": token})
+    at.session_state["sketch_to_register"] = sketch(SHAPES["star"])
+    at.run()
+    assert "The sketch from Draw & match" in "\n".join(c.value for c in at.caption)
+    click(at, "Not you? Join as someone else")
+    join(at, "Ben")
+    assert "sketch_to_register" not in at.session_state
+    assert "The sketch from Draw & match" not in "\n".join(c.value for c in at.caption)

@@ -62,8 +62,7 @@ def session_actor():
                 if st.query_params.get(STUDENT_PARAM) != token:
                     st.query_params[STUDENT_PARAM] = token
     if before is not None and state["actor"] != before:
-        for key in PERSONAL_CARRY_OVER:  # a sketch or a banner of the person before is not the next one's
-            state.pop(key, None)
+        _forget_carry_over()  # a sketch or a banner of the person before is not the next one's
     return state["actor"]
 
 
@@ -172,12 +171,20 @@ def _unlock(passcode: str) -> None:
 
 
 def _lock() -> None:
+    _forget_carry_over()
     st.session_state.pop("teacher_unlocked", None)
     st.query_params.pop(TEACHER_PARAM, None)
 
 
+def _forget_carry_over() -> None:
+    for key in PERSONAL_CARRY_OVER:
+        st.session_state.pop(key, None)
+
+
 def _leave() -> None:
-    """"Not you?": forget this identity in this browser tab (the student and their symbols stay)."""
+    """"Not you?": forget this identity in this browser tab (the student and their symbols stay),
+    and what this tab carried for them."""
+    _forget_carry_over()
     st.session_state.pop("student_token", None)
     st.session_state["actor"] = None
     st.query_params.pop(STUDENT_PARAM, None)
@@ -202,7 +209,7 @@ def classroom_sidebar_ui() -> None:
         bar.button("Not you? Join as someone else", on_click=_leave)
     else:
         bar.caption("Not joined yet: join on the Home or Register page to register symbols.")
-    notice = st.session_state.pop("teacher_notice", None)
+    notice = st.session_state.get("teacher_notice")  # until the next unlock
     if notice:
         bar.warning(notice)
     with bar.expander("Teacher? Unlock", expanded="passcode_error" in st.session_state or bool(notice)):
