@@ -197,7 +197,7 @@ else:
             st.image(gallery.thumbnail(s["example_id"]), width=80)
             st.text(f"{labels[s['id']]} ({s['examples']})")
 if changeable:
-    with st.expander("Rename or delete", expanded="change_outcome" in state or bool(state.get("target_seen"))):
+    with st.expander("Rename or delete"):  # never reopened or closed by a rerun: it stays as the person left it
         chosen = pick("Symbol to change", "target", on_change=unconfirm, args=("sure_delete",))
         target = chosen and chosen["id"]
         new = st.text_input("New name", key="new_name")

@@ -3,7 +3,7 @@ falls among same-symbol and different-symbol pairs, and what the lecture's three
 import streamlit as st
 
 from ui import canvas, compare, nav, resources
-from siamese.compare import compare_sketches
+from siamese.compare import compare_sketches, pen_pairs_measured, pen_pairs_sentences
 
 
 st.title("Compare two sketches")
@@ -12,6 +12,9 @@ st.markdown(
     "measures the **distance** between the two: two drawings of one symbol land **close**, two different "
     "symbols **far** apart. Try the same digit twice, then two different ones.")
 matcher = resources.require_matcher()
+measured_here, measured_three = pen_pairs_sentences(pen_pairs_measured(), matcher.model_id)  # benchmarks/pen_pairs.py
+if measured_here:
+    st.caption(measured_here)
 
 # One row that wraps: at 1280 px both canvases and the verdict sit side by side, with the chart
 # below on the same screen; narrower, the verdict and then canvas B move down, never clipped.
@@ -33,4 +36,6 @@ st.markdown(
     "The Train page trains three pair models on the same pairs. The two **concatenating** models put the two "
     "drawings' features side by side and must learn from pixels how to compare them; the **Siamese** model sees "
     "only the distance between the two embeddings, so close drawings get a high probability of *same*.")
+if measured_three:
+    st.caption(measured_three)
 compare.pair_models_ui(pair, nav.TRAIN)

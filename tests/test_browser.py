@@ -79,6 +79,23 @@ def test_draw_match_register_restart(browser, real_data_dir, tmp_path):
         assert errors == []
 
 
+def choose(page, label, option):
+    """Choose ``option`` in the selectbox labelled ``label`` (retried: a rerun may redraw it under
+    the click), then wait for the app to be idle."""
+    box = page.get_by_test_id("stSelectbox").filter(has_text=label).first
+    for _ in range(5):
+        box.locator("input").click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
+            break
+        except Exception:  # noqa: BLE001 - not open yet: try again
+            page.keyboard.press("Escape")
+            time.sleep(1)
+    else:
+        raise AssertionError(f"could not choose {option!r} in {label!r}")
+    wait_for_text(page, label)
+
+
 def ink(page, canvas_index=0):
     from browser import _ink
     return _ink(page, canvas_index)
@@ -103,6 +120,8 @@ def test_register_double_click_and_fresh_delete_confirmations(browser, real_data
 
         page.get_by_text("Rename or delete").click()
         delete = page.get_by_role("button", name="Delete", exact=True)
+        assert delete.is_disabled()
+        choose(page, "Symbol to change", "star")  # nothing is chosen until the person chooses (#24 item 3)
         assert delete.is_disabled()
         delete_symbol(page, "star (1)", "ring (1)")
         page.screenshot(path=str(ARTIFACTS / "after-delete.png"), full_page=True)
@@ -134,3 +153,52 @@ def test_draw_page_guess_per_stroke_map_and_clear(browser, real_data_dir, tmp_pa
         body = wait_for_text(page, "Empty sketch")
         assert "After stroke" not in body and ranked_names(body) == []
         assert errors == []
+
+
+def test_a_stale_tab_renames_or_deletes_nothing_and_says_so(browser, real_data_dir, tmp_path):
+    """#24 item 1: two tabs of Register with "triangle2" chosen; rename it in tab 1, then press
+    Rename in tab 2: the first symbol of the list was renamed, silently, and Delete did nothing,
+    silently. Now tab 2 says the symbol was renamed (or deleted) in another tab and asks to choose
+    again; nothing else is renamed or deleted."""
+    from siamese import load_matcher
+    from siamese.classroom import SOLO
+    from siamese.gallery import CLASS_SYMBOLS, Gallery
+    from siamese.matching import register_sketch
+    from conftest import sketch
+
+    gallery, matcher = Gallery(), load_matcher()  # the test's SIAMESE_HOME, the server's too
+    for name, shape in (("apple", "zero"), ("triangle2", "star")):
+        register_sketch(sketch(SHAPES[shape]), gallery, CLASS_SYMBOLS, name, matcher, actor=SOLO)
+    env = {"SIAMESE_HOME": str(tmp_path / "home"), "SIAMESE_DATA_DIR": str(real_data_dir)}
+    names = lambda: [s["name"] for s in gallery.symbols(CLASS_SYMBOLS)]  # noqa: E731
+    with app_server(env) as url:
+        tab1, errors1 = open_at(browser, url, "/register", "Rename or delete")
+        tab2, errors2 = open_at(browser, url, "/register", "Rename or delete")
+        for tab in (tab1, tab2):
+            tab.get_by_text("Rename or delete").click()
+            choose(tab, "Symbol to change", "triangle2")
+        tab1.get_by_label("New name").fill("triangle")
+        tab1.keyboard.press("Tab")
+        time.sleep(1)
+        tab1.get_by_role("button", name="Rename").click()
+        wait_for_text(tab1, "Renamed “triangle2” to “triangle”.")
+        assert names() == ["apple", "triangle"]
+
+        tab2.bring_to_front()
+        tab2.get_by_label("New name").fill("square")
+        tab2.get_by_role("button", name="Rename").click()
+        body = wait_for_text(tab2, "choose again")
+        tab2.screenshot(path=str(ARTIFACTS / "stale-tab-rename.png"), full_page=True)
+        assert "“triangle2” was renamed to “triangle”" in body
+        assert names() == ["apple", "triangle"]  # "apple" was not renamed in its place
+
+        choose(tab2, "Symbol to change", "triangle")
+        tab2.get_by_text("Yes, delete it and all its sketches").click()
+        wait_for_text(tab2, "Rename or delete")
+        delete_symbol(tab1, "triangle (1)", "apple (1)")  # tab 1 deletes it first
+        assert names() == ["apple"]
+        tab2.get_by_role("button", name="Delete", exact=True).click()
+        body = wait_for_text(tab2, "“triangle” was deleted")
+        tab2.screenshot(path=str(ARTIFACTS / "stale-tab-delete.png"), full_page=True)
+        assert "Not deleted." in body and "choose again" in body and names() == ["apple"]
+        assert errors1 == errors2 == []
