@@ -156,3 +156,29 @@ def test_a_phone_joins_draws_a_seven_with_a_finger_and_gets_a_match(browser, url
     assert page.evaluate(OVERFLOW_JS), "the Draw page overflows sideways on a 390 px wide phone"
     page.screenshot(path=str(ARTIFACTS / "classroom-phone-draw.png"), full_page=True)
     ctx.close()
+
+
+def test_an_open_teacher_tab_says_after_a_server_restart_that_it_is_locked(browser, real_data_dir, tmp_path):
+    """#24 item 10 in the browser: the server restarts under an open teacher tab (every session
+    forgotten). Streamlit reconnects and reruns the page by itself: the tab says the server
+    restarted and offers the unlock again, without a click, instead of "Teacher: you may do
+    everything" until a click silently made it a visitor."""
+    from browser import free_port
+
+    port = free_port()
+    env = {"SIAMESE_HOME": str(tmp_path / "home"), "SIAMESE_DATA_DIR": str(real_data_dir),
+           "SIAMESE_TEACHER_PASSCODE": PASSCODE}
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    with app_server(env, port=port) as url:
+        page.goto(url)
+        wait_for_text(page, "Join the class", 90)
+        page.get_by_text("Teacher? Unlock").click()
+        page.get_by_label("Teacher passcode").fill(PASSCODE)
+        page.get_by_role("button", name="Unlock").click()
+        wait_for_text(page, "Teacher: you may do everything.")
+    with app_server(env, port=port):
+        body = wait_for_text(page, "The server was restarted", 90)
+        assert "Teacher: you may do everything." not in body and "unlock it again" in body
+        assert page.get_by_label("Teacher passcode").is_visible()  # the unlock form is open
+        page.screenshot(path=str(ARTIFACTS / "teacher-after-restart.png"), full_page=True)
+    page.close()
