@@ -177,7 +177,11 @@ def delete_chosen(symbol_id: int, shown) -> None:
     deleted meanwhile is refused, never replaced by another); then nothing is chosen and the new
     name field is empty, so no rename waits for the next symbol that comes up."""
     name, examples = shown
-    gallery.delete_chosen(symbol_id, name, actor=me)
+    try:
+        gallery.delete_chosen(symbol_id, name, actor=me)
+    except StaleChoice:
+        state["target"], state["target_seen"] = None, None  # choose again; said once, by the refusal
+        raise
     state["target"], state["target_seen"], state["new_name"] = None, None, ""
     state["change_outcome"] = ("ok", f"Deleted “{name}” and its {widgets.count(examples, 'sketch')}.")
 

@@ -587,7 +587,7 @@ def test_a_stale_tab_renames_deletes_and_adds_to_nothing_and_says_so(offline):
     tab1.checkbox(key="sure_delete").check().run()
     press(tab1, "Delete")
     press(tab2, "Delete")
-    assert "Not deleted." in texts(tab2) and "“triangle” was deleted" in texts(tab2)
+    assert "Not deleted." in texts(tab2) and texts(tab2).count("“triangle” was deleted") == 1  # said once
     assert [s["name"] for s in Gallery().symbols(CLASS_SYMBOLS)] == ["apple"]
 
     tab2.radio[0].set_value(tab2.radio[0].options[1]).run()  # "another example of a symbol"
