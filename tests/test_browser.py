@@ -162,7 +162,8 @@ def test_a_stale_tab_renames_or_deletes_nothing_and_says_so(browser, real_data_d
     again; nothing else is renamed or deleted."""
     from siamese import load_matcher
     from siamese.classroom import SOLO
-    from siamese.gallery import CLASS_SYMBOLS, Gallery
+    from siamese.gallery.gallery import Gallery
+    from siamese.gallery.schema import CLASS_SYMBOLS
     from siamese.matching import register_sketch
     from conftest import sketch
 
