@@ -272,7 +272,7 @@ def test_a_changed_passcode_locks_the_teacher_and_says_so(offline):
 
 @pytest.mark.parametrize("page", ["pages/1_Draw_and_match.py", "pages/3_Train_three_variants.py",
                                   "pages/4_Evaluate.py", "pages/5_Compare_two_sketches.py", None,
-                                  "pages/2_Register.py"])
+                                  "pages/2_Register.py", "pages/6_Class_experiment.py"])
 def test_after_a_class_reset_every_page_says_so_and_has_the_name_field(offline, page):
     """#24 item 11: after a reset Draw & match said "Pick your name to join again" and had no name
     field. Every page that says it has the form (Home and Register their own, once)."""

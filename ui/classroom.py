@@ -82,6 +82,7 @@ def note_page(url_path: str) -> None:
     :func:`just_arrived`."""
     state = st.session_state
     state["page_before"], state["page_now"] = state.get("page_now"), url_path
+    state["page_run"] = state.get("page_run", 0) + 1
 
 
 def just_arrived() -> bool:
@@ -137,7 +138,12 @@ def _join() -> None:
 
 def join_ui() -> None:
     """The form a visitor joins the class with: a display name, no account; above it, why this
-    session's student identity stopped working, if it just did (:func:`session_actor`)."""
+    session's student identity stopped working, if it just did (:func:`session_actor`). Drawn
+    once per run: a page with a form of its own after :func:`rejoin_ui` drew one adds none."""
+    state = st.session_state
+    if state.get("join_drawn") is not None and state.get("join_drawn") == state.get("page_run"):
+        return
+    state["join_drawn"] = state.get("page_run")
     if problem := st.session_state.pop("identity_problem", None):
         st.warning(problem)
     st.info("Join the class to register your own symbols: type your name (no account, no e-mail).")
