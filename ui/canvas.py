@@ -20,14 +20,20 @@ the preprocessing, so a sketch that inks most of the canvas is never read as its
 
 _CANVAS_TOOLBAR_CSS = (_HERE / "canvas.css").read_text()
 """The canvas toolbar in the flow, above the canvas and right-aligned, always opaque (a finger
-cannot hover to reveal it), and wrapping rather than overflowing a phone's width."""
+cannot hover to reveal it), and wrapping rather than overflowing a phone's width. It shows undo, redo
+and clear, each doing what its icon says. streamlit-drawable-canvas 0.13 also shows "Update the app
+with this drawing" (an upload arrow that means nothing to a student now that every stroke is sent
+at pen-up) and "Edit", a pencil that does not draw but switches the canvas to moving, scaling and
+deleting strokes (a drawn 1 is dragged off the canvas), with its contextual buttons; neither has an
+``st_canvas`` option, so they are hidden here."""
 
 
 _CANVAS_TOOLBAR_JS = "<script>" + (_HERE / "canvas.js").read_text() + "</script>"
 
 
 def canvas_toolbar_above(key: str) -> None:
-    """Put the canvas's toolbar (undo, redo, clear) in the flow above the canvas, always shown.
+    """Put the canvas's toolbar (undo, redo, clear, and nothing else: :data:`_CANVAS_TOOLBAR_CSS`)
+    in the flow above the canvas, always shown.
 
     streamlit-drawable-canvas 0.13 floats it at the canvas's top-right corner (``top: -1rem;
     right: 0``, 141x46 px), transparent until the pointer hovers the canvas, and only then moved up

@@ -60,8 +60,14 @@ MAP_HEIGHT = 360
 """The embedding map's height in pixels (it takes the page's width)."""
 
 
-MAP_TOOLTIP_CSS = "<style>#vg-tooltip-element img { width: 84px; image-rendering: pixelated; }</style>"
-"""The map's tooltip shows a reference's 28x28 input three times enlarged, pixels kept sharp."""
+MAP_KEY = "embedding_map"
+MAP_CSS = (f"<style>#vg-tooltip-element img {{ width: 84px; image-rendering: pixelated; }}"
+           f".st-key-{MAP_KEY} {{ position: relative; }}"
+           f".st-key-{MAP_KEY} > div:nth-child(2) {{ position: absolute; top: 0; left: 0; width: 100%;"
+           f" pointer-events: none; }}</style>")
+"""The map's tooltip shows a reference's 28x28 input three times enlarged, pixels kept sharp; the
+map is two charts in the container with key :data:`MAP_KEY`, the sketch's (second) laid exactly over
+the references' (first), letting the pointer through to the references' tooltips."""
 
 
 @functools.lru_cache(maxsize=20_000)
@@ -101,7 +107,7 @@ def _set_map(refs, set_name: str, gallery: Gallery, labels_by_owner: bool):
         ``(EmbeddingMap, {example id: row}, datasets, spec)``: ``datasets`` maps "refs" (one row
         per reference: x, y, symbol, image, its 28x28 input as a data URL) and "labels" (one row
         per symbol, at its reference nearest the symbol's centre on the map) to Arrow IPC bytes, as
-        ``st.vega_lite_chart`` sends them; ``spec`` is :func:`embedding_map_spec`'s.
+        ``st.vega_lite_chart`` sends them; ``spec`` is :func:`embedding_map_spec`'s pair.
     """
     import weakref
 
@@ -142,24 +148,32 @@ MAP_PAD = 0.15
 beyond it is drawn on the map's edge."""
 
 
-def embedding_map_spec(points: np.ndarray, symbols: int) -> dict:
-    """The Draw page's map as a Vega-Lite spec over four named datasets: "refs" and "labels" (of
-    :func:`_set_map`), "sketch" and "links" (of :func:`_sketch_rows`): references as points
-    coloured by symbol, each symbol labelled once, hovering a point shows its image; the sketch as
-    a black diamond with dashed rules to the references the match list shows.
+def embedding_map_spec(points: np.ndarray, symbols: int) -> tuple[dict, dict]:
+    """The Draw page's map as two Vega-Lite specs of the same size and axes, drawn one over the
+    other: the set's, over the datasets "refs" and "labels" (of :func:`_set_map`): references as
+    points coloured by symbol, each symbol labelled once, hovering a point shows its image; and the
+    sketch's, over "sketch" and "links" (of :func:`_sketch_rows`): the sketch as a black diamond
+    with dashed rules to the references the match list shows, on a transparent background.
 
-    The spec depends on the set only: a stroke changes two small datasets and nothing else, so the
-    browser updates the chart's data in place instead of building the chart anew (Streamlit
-    re-embeds a Vega chart whose spec changed; with the sketch in the spec, 20 students' browsers on
-    2 cores took 0.4 s more per stroke, ``benchmarks/latency.py``). Written as a dict, not with
-    Altair: building and validating an Altair chart of 1,000 points took 30-50 ms of every rerun.
+    Two charts, so that a stroke changes only the small one. Streamlit sends an element of 10 kB or
+    more that the browser already holds as a reference to it (its message cache,
+    ``global.minCachedMessageSize``): the set's chart (the Digits set's 500 references, each with a
+    4-grey PNG for the tooltip: 160 kB) then costs a stroke about 0.1 kB instead of travelling
+    again (``benchmarks/stroke_bytes.py``). Both specs depend on the set only: the browser updates
+    the sketch's chart's data in place instead of building it anew (Streamlit re-embeds a Vega chart
+    whose spec changed; with the sketch in the spec, 20 students' browsers on 2 cores took 0.4 s
+    more per stroke, ``benchmarks/latency.py``). Every mark is clipped to the plot area, so both
+    charts' plot areas are the same rectangle whatever lies near the edges. Written as dicts, not
+    with Altair: building and validating an Altair chart of 1,000 points took 30-50 ms of every
+    rerun.
 
     Arguments:
         points: ``(n, 2)`` the references' map points: the axes span them, plus :data:`MAP_PAD`.
         symbols: how many symbols the set holds (beyond 20, points are paler).
 
     Returns:
-        the spec, :data:`MAP_HEIGHT` pixels high, as wide as its container.
+        ``(the set's spec, the sketch's spec)``, :data:`MAP_HEIGHT` pixels high, as wide as their
+        container.
     """
     low, high = map_domain(points)
 
@@ -168,23 +182,31 @@ def embedding_map_spec(points: np.ndarray, symbols: int) -> dict:
                 "scale": {"domain": [float(low[i]), float(high[i])], "nice": False, "zero": False},
                 "axis": {"labels": False, "ticks": False, "grid": False, "domain": False}}
     xy = {"x": axis(0, "x"), "y": axis(1, "y")}
-    return {"height": MAP_HEIGHT, "width": "container", "layer": [
-        {"data": {"name": "refs"}, "mark": {"type": "circle", "size": 36, "opacity": 0.45 if symbols > 20 else 0.7},
+    frame = {"height": MAP_HEIGHT, "width": "container",
+             "autosize": {"type": "fit-x", "contains": "padding"}}
+    refs = {**frame, "layer": [
+        {"data": {"name": "refs"}, "mark": {"type": "circle", "size": 36, "opacity": 0.45 if symbols > 20 else 0.7,
+                                            "clip": True},
          "encoding": {**xy, "color": {"field": "symbol", "type": "nominal", "legend": None,
                                       "scale": {"scheme": "category20"}},
                       "tooltip": [{"field": "symbol", "type": "nominal"}, {"field": "image", "type": "nominal"}]}},
         {"data": {"name": "labels"}, "mark": {"type": "text", "fontSize": 12, "fontWeight": "bold", "dy": -9,
-                                              "limit": 90},
+                                              "limit": 90, "clip": True},
          "encoding": {**xy, "text": {"field": "symbol", "type": "nominal"}}},
-        {"data": {"name": "links"}, "mark": {"type": "rule", "color": "#000000", "strokeDash": [4, 3], "opacity": 0.6},
+    ]}
+    sketch = {**frame, "background": "transparent", "config": {"view": {"stroke": None}}, "layer": [
+        {"data": {"name": "links"}, "mark": {"type": "rule", "color": "#000000", "strokeDash": [4, 3], "opacity": 0.6,
+                                             "clip": True},
          "encoding": {**xy, "x2": {"field": "x2"}, "y2": {"field": "y2"}}},
         {"data": {"name": "sketch"}, "mark": {"type": "point", "shape": "diamond", "size": 260, "filled": True,
-                                              "color": "#000000", "stroke": "#ffffff", "strokeWidth": 1.5},
-         "encoding": {**xy, "tooltip": [{"field": "what", "type": "nominal"}]}},
+                                              "color": "#000000", "stroke": "#ffffff", "strokeWidth": 1.5,
+                                              "clip": True},
+         "encoding": xy},
         {"data": {"name": "sketch"}, "mark": {"type": "text", "align": "left", "dx": 10, "dy": 12, "fontSize": 12,
-                                              "fontWeight": "bold"},
+                                              "fontWeight": "bold", "clip": True},
          "encoding": {**xy, "text": {"field": "what", "type": "nominal"}}},
     ]}
+    return refs, sketch
 
 
 def map_domain(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -232,9 +254,12 @@ def embedding_map_ui(set_name: str, gallery: Gallery, index: ReferenceIndex, mat
         sketch = emap.project(result.embedding)
         nearest = emap.points[[row_of[m.example_id] for m in result.matches if m.example_id in row_of]]
     here, links = _sketch_rows(sketch, nearest, map_domain(emap.points))
-    st.html(MAP_TOOLTIP_CSS)
-    st.vega_lite_chart(spec={**copy.deepcopy(spec), "datasets": {**datasets, "sketch": here, "links": links}},
-                       width="stretch")  # Streamlit takes the datasets out of the spec it is given
+    set_spec, sketch_spec = spec
+    st.html(MAP_CSS)
+    with st.container(key=MAP_KEY):  # Streamlit takes the datasets out of the spec it is given: copies
+        st.vega_lite_chart(spec={**copy.deepcopy(set_spec), "datasets": datasets}, width="stretch")
+        st.vega_lite_chart(spec={**copy.deepcopy(sketch_spec), "datasets": {"sketch": here, "links": links}},
+                           width="stretch")
     shown = 100 * float(emap.explained.sum())
     st.caption(f"Embedding map of {count(len(row_of), 'reference')}: the set's first two principal components, "
                f"{shown:.0f}% of its variance (hover a point to see it). Close on the map is not always close in "
