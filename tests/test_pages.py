@@ -89,14 +89,17 @@ def match_list(at):
 
 
 def the_map(at):
-    """``(spec, {dataset name: pyarrow table})`` of the Draw page's embedding map."""
+    """``((the set's spec, the sketch's spec), {dataset name: pyarrow table})`` of the Draw page's
+    embedding map (two charts, one over the other: "refs" and "labels" in the first)."""
     import json
 
     import pyarrow as pa
 
-    (chart,) = at.get("vega_lite_chart")
-    return json.loads(chart.proto.spec), {d.name: pa.ipc.open_stream(d.data.data).read_all()
-                                          for d in chart.proto.datasets}
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 2
+    assert [sorted(d.name for d in c.proto.datasets) for c in charts] == [["labels", "refs"], ["links", "sketch"]]
+    return (tuple(json.loads(c.proto.spec) for c in charts),
+            {d.name: pa.ipc.open_stream(d.data.data).read_all() for c in charts for d in c.proto.datasets})
 
 
 def test_draw_page_keeps_the_guess_after_each_stroke_until_cleared(offline):
@@ -139,6 +142,7 @@ def test_draw_page_map_same_points_every_rerun_and_the_sketch_where_the_projecti
     at = app(nav.DRAW)
     spec, data = the_map(at)
     assert data["sketch"].num_rows == 0 and data["links"].num_rows == 0  # nothing drawn yet
+    set_chart = at.get("vega_lite_chart")[0].proto.SerializeToString()
     matcher, index = load_matcher(), ReferenceIndex(Gallery())
     refs = index.references(CLASS_SYMBOLS, matcher)
     emap = fit_map(refs.embeddings)
@@ -147,12 +151,13 @@ def test_draw_page_map_same_points_every_rerun_and_the_sketch_where_the_projecti
     assert table["x"] == emap.points[:, 0].tolist() and table["y"] == emap.points[:, 1].tolist()
     assert all(u.startswith("data:image/png;base64,") for u in table["image"])
     assert sorted(data["labels"].to_pydict()["symbol"]) == ["bar", "ring", "star", "zig"]
-    before = {d.name: d.data.data for d in at.get("vega_lite_chart")[0].proto.datasets}
+    before = {d.name: d.data.data for c in at.get("vega_lite_chart") for d in c.proto.datasets}
     draw_on(at, STAR_IN_TWO)
     after_spec, data = the_map(at)
     assert after_spec == spec
-    after = {d.name: d.data.data for d in at.get("vega_lite_chart")[0].proto.datasets}
+    after = {d.name: d.data.data for c in at.get("vega_lite_chart") for d in c.proto.datasets}
     assert after["refs"] == before["refs"] and after["labels"] == before["labels"]
+    assert at.get("vega_lite_chart")[0].proto.SerializeToString() == set_chart  # the same element: cached
     result = match_sketch(sketch(STAR_IN_TWO), index, CLASS_SYMBOLS, matcher, background=255)  # as the page
     here = data["sketch"].to_pylist()
     assert len(here) == 1 and here[0]["what"] == "your sketch"
