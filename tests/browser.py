@@ -141,12 +141,23 @@ def ranked_names(body: str) -> list[str]:
     return [lines[i - 1] for i, line in enumerate(lines) if line.startswith("d = ") and i > 0]
 
 
+def wait_enabled(locator, timeout: float = 30.0) -> None:
+    """Wait until the element ``locator`` finds is enabled, looking it up again at every poll
+    (Playwright's ``expect``). A rerun may replace an element with a new one: a wait on the old
+    element's handle (``wait_for_function(..., arg=locator.element_handle())``) then watches a
+    detached node that never changes, and fails whenever the machine is slow enough for the rerun
+    to come after the handle was taken."""
+    from playwright.sync_api import expect
+
+    expect(locator).to_be_enabled(timeout=timeout * 1000)
+
+
 def delete_symbol(page, gone: str, kept: str) -> str:
     """On the Register page's open "Rename or delete" panel: tick the confirmation, press Delete,
     wait until the list no longer shows ``gone`` and still shows ``kept``; return the page text."""
     page.get_by_text("Yes, delete it and all its sketches").click()
     delete = page.get_by_role("button", name="Delete", exact=True)
-    page.wait_for_function("b => !b.disabled", arg=delete.element_handle(), timeout=30_000)
+    wait_enabled(delete)
     delete.click()
     deadline = time.time() + 30
     while gone in page.inner_text("[data-testid='stApp']") and time.time() < deadline:
