@@ -78,11 +78,12 @@ def home():
 
 st.set_page_config(page_title="One-shot learning with Siamese networks", page_icon="✏️", layout="wide")
 runtime.setup()
+page = nav.navigation(home)
+nav.page_found_ui(page)  # first: it closes a false "Page not found" dialog
 from ui import classroom  # noqa: E402 - light: TensorFlow loads with the model
 
 classroom.session_actor()  # who this session is (teacher, student, solo), for every page
 classroom.classroom_sidebar_ui()
-page = nav.navigation(home)
 classroom.note_page(page.url_path)
 if page.url_path not in ("", nav.PAGES[nav.REGISTER][2]):  # Home and Register have the join form of their own
     classroom.rejoin_ui()
