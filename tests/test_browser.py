@@ -147,7 +147,7 @@ def test_draw_page_guess_per_stroke_map_and_clear(browser, real_data_dir, tmp_pa
         draw(page, SHAPES["cross"][1:])
         body = wait_for_text(page, "; stroke 2: ")
         assert "Embedding map of 500 references" in body
-        assert page.locator("[data-testid='stVegaLiteChart']").count() == 1
+        assert page.locator(".st-key-embedding_map [data-testid='stVegaLiteChart']").count() == 2  # set, sketch
         page.screenshot(path=str(ARTIFACTS / "draw-two-strokes.png"), full_page=True)
         clear_canvas(page)
         body = wait_for_text(page, "Empty sketch")
