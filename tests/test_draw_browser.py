@@ -53,6 +53,7 @@ def test_canvas_toolbar_has_only_controls_that_do_what_they_show(browser, url):
     list; a stroke drawn over an earlier one adds ink (it draws, never drags)."""
     page = open_page(browser, url, "/draw", "Empty sketch")
     assert visible_buttons(page) == TOOLBAR
+    assert not page.get_by_text("Deploy", exact=True).is_visible()  # .streamlit/config.toml: viewer toolbar
     draw(page, [[(0.5, 0.15), (0.5, 0.85)]])  # a 1
     wait_for_text(page, "d = ")
     one = ink(page)
