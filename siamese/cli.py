@@ -47,10 +47,10 @@ def cmd_train(args) -> None:
         cfg = TrainConfig(episodes=args.episodes, way=args.way, queries=args.queries, seed=args.seed,
                           distort=args.distort, within_alphabet=args.within_alphabet,
                           pooled_blocks=args.pooled_blocks, temperature=args.temperature, mirror=args.mirror,
-                          digits=args.digits)
+                          digits=args.digits, pen_widths=tuple(args.pen_widths))
         bg = load_omniglot("background")
         check_episodes(bg.labels[split_background(bg)[0]], cfg)
-        digits = Digits.mnist_training() if cfg.digits > 0 else None
+        digits = Digits.mnist_and_pen(cfg.pen_widths) if cfg.digits > 0 else None
     except ValueError as exc:
         raise SystemExit(f"python -m siamese train: {exc}") from None
     bar = _bar(cfg.episodes, "train")
@@ -257,6 +257,9 @@ def main(argv=None) -> None:
                    help="mirror images of each character are new classes too")
     t.add_argument("--digits", type=float, default=SHIPPED_DIGITS,
                    help="fraction of episodes with the ten MNIST training digits among their classes (0 = none)")
+    t.add_argument("--pen-widths", type=int, nargs="*", default=[],
+                   help="pen widths (px) at which the training writers' UNIPEN pen digits join the digit "
+                        "classes as canvas sketches, e.g. 10 18 30 (default none: MNIST only, the shipped model)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--machine", default="2-core CPU, no GPU")
     t.add_argument("--command-line", default=None, help=argparse.SUPPRESS)

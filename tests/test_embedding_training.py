@@ -164,7 +164,7 @@ def test_temperature_scales_the_logits_of_the_training_loss():
 
 @pytest.mark.parametrize("field, value", [("temperature", 0.0), ("way", 1), ("episodes", 0), ("distort", -1.0),
                                           ("within_alphabet", 1.5), ("pooled_blocks", 2), ("digits", -0.1),
-                                          ("digits", 1.5)])
+                                          ("digits", 1.5), ("pen_widths", (18, 0))])
 def test_config_refuses_values_that_cannot_train(field, value):
     with pytest.raises(ValueError, match=field):
         TrainConfig(**{field: value})
@@ -200,3 +200,23 @@ def test_episodes_that_the_data_cannot_fill_are_refused_up_front():
     check_episodes(labels, TrainConfig(way=25, queries=7, mirror=True), rotations=4)  # 48 with mirrors
     with pytest.raises(ValueError, match="8 queries per class need 9 images"):
         check_episodes(labels, TrainConfig(way=5, queries=8), rotations=4)
+
+
+def test_training_with_canvas_pen_digits_is_reproducible_to_the_bit():
+    """The same config and seed give the same weights: the pen digits are rendered
+    (:func:`siamese.data.strokes.pen_digit_inputs`) and the episodes drawn identically each time, so
+    the shipped command gives the same model and card twice (a tiny run stands in for the full one)."""
+    from siamese.data.strokes import pen_digit_inputs
+    from siamese.embedding.training import train_episodic
+
+    items = [{"label": str(d), "writer": f"w{d}", "strokes": [[[0, 0], [10 + d, 5 * d], [3, 20 - d]], [[d, 2]]]}
+             for d in range(10)]
+    pen_x, pen_y = pen_digit_inputs(items * 2, widths=(10, 30))
+    images, labels, groups = _toy()
+    cfg = TrainConfig(episodes=3, way=12, queries=1, digits=1.0, projection_dim=0, validate_every=2, seed=5)
+    runs = [train_episodic(images, labels, cfg, lambda m: 0.5, groups=groups, digits=Digits(pen_x, pen_y),
+                           log=lambda line: None)[0].get_weights() for _ in range(2)]
+    assert all(np.array_equal(a, b) for a, b in zip(*runs))
+    other = train_episodic(images, labels, TrainConfig(**{**cfg.__dict__, "seed": 6}), lambda m: 0.5, groups=groups,
+                           digits=Digits(pen_x, pen_y), log=lambda line: None)[0].get_weights()
+    assert not all(np.array_equal(a, b) for a, b in zip(runs[0], other))
