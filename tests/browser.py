@@ -135,6 +135,21 @@ def wait_for_text(page, text: str, timeout: float = 60.0) -> str:
     raise AssertionError(f"{text!r} did not appear; page text:\n{page.inner_text('[data-testid=stApp]')}")
 
 
+def wait_default_sets_ready(page, timeout: float = 300.0) -> str:
+    """On a fresh server the default sets (Digits, the alphabets) are built in the background and
+    the page says so until it reruns with them: wait until that note is gone and the app is idle.
+    Return the page text."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        body = page.inner_text("[data-testid='stApp']")
+        running = page.locator("[data-testid='stStatusWidget']").count()
+        if "being prepared" not in body and not running:
+            return body
+        time.sleep(0.5)
+    page.screenshot(path=str(ARTIFACTS / f"failed-wait-{int(time.time())}.png"), full_page=True)
+    raise AssertionError(f"the default sets were still being prepared after {timeout:.0f} s")
+
+
 def ranked_names(body: str) -> list[str]:
     """Symbol names of the match list, nearest first (each is shown as 'name' then 'd = x.xx')."""
     lines = [line.strip() for line in body.splitlines() if line.strip()]

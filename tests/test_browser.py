@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from browser import ARTIFACTS, app_server, clear_canvas, delete_symbol, draw, ranked_names, wait_for_text
+from browser import (ARTIFACTS, app_server, clear_canvas, delete_symbol, draw, ranked_names,
+                     wait_default_sets_ready, wait_for_text)
 from helpers import SHAPES
 from browser import SHIFTED_STAR, choose_set, open_page, register
 
@@ -26,6 +27,8 @@ def test_draw_match_register_restart(browser, real_data_dir, tmp_path):
     env = {"SIAMESE_HOME": str(tmp_path / "home"), "SIAMESE_DATA_DIR": str(real_data_dir)}
     with app_server(env) as url:
         page, errors = open_at(browser, url, "/draw", "Empty sketch")
+        wait_default_sets_ready(page)  # else the sketch is matched against the empty Class symbols
+        wait_for_text(page, "Empty sketch")
         draw(page, SHAPES["seven"])
         body = wait_for_text(page, "What the model saw")
         page.screenshot(path=str(ARTIFACTS / "draw-seven.png"), full_page=True)
