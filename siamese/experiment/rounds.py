@@ -45,6 +45,12 @@ class ExperimentError(GalleryError):
     candidate not in the trial, empty drawing); the message is meant for the user."""
 
 
+def _require_round(con, round_id: int) -> None:
+    """Raise :class:`ExperimentError` unless round ``round_id`` exists (inside a write)."""
+    if con.execute("SELECT 1 FROM rounds WHERE id = ?", (int(round_id),)).fetchone() is None:
+        raise ExperimentError(f"There is no round {round_id}.")
+
+
 @dataclass(frozen=True)
 class Trial:
     """One recognition trial: ``query`` and ``candidates`` are image indices into the Omniglot
@@ -214,8 +220,7 @@ class Experiment:
         """
         require(actor, Action.RUN_ROUND)
         with self.gallery._write() as con:
-            if con.execute("SELECT 1 FROM rounds WHERE id = ?", (int(round_id),)).fetchone() is None:
-                raise ExperimentError(f"There is no round {round_id}.")
+            _require_round(con, round_id)
             con.execute("UPDATE rounds SET state = 'ended', ended = ? WHERE id = ? AND state = 'open'",
                         (now(), int(round_id)))
         return self.round(round_id)
@@ -231,8 +236,7 @@ class Experiment:
         """
         require(actor, Action.RUN_ROUND)
         with self.gallery._write() as con:
-            if con.execute("SELECT 1 FROM rounds WHERE id = ?", (int(round_id),)).fetchone() is None:
-                raise ExperimentError(f"There is no round {round_id}.")
+            _require_round(con, round_id)
             n = con.execute("DELETE FROM answers WHERE round_id = ?", (int(round_id),)).rowcount
             con.execute("DELETE FROM rounds WHERE id = ?", (int(round_id),))
         return n
