@@ -168,7 +168,7 @@ def test_a_stale_tab_renames_or_deletes_nothing_and_says_so(browser, real_data_d
     from siamese.gallery.gallery import Gallery
     from siamese.gallery.schema import CLASS_SYMBOLS
     from siamese.matching import register_sketch
-    from conftest import sketch
+    from helpers import sketch
 
     gallery, matcher = Gallery(), load_matcher()  # the test's SIAMESE_HOME, the server's too
     for name, shape in (("apple", "zero"), ("triangle2", "star")):

@@ -196,7 +196,9 @@ def _round_panel() -> None:
         _teacher_call(lambda: exp.clear(r.id, actor=me), "Round cleared: {out} answers deleted.")
         st.rerun()
     try:
-        c3.download_button("Export CSV", exp.export_csv(r.id, actor=me), f"round_{r.id}.csv", "text/csv")
+        exp.export_csv(r.id, actor=me)  # refused here, before a button is offered, if not allowed
+        # The file is made when the button is pressed, so it holds every answer stored by then.
+        c3.download_button("Export CSV", lambda: exp.export_csv(r.id, actor=me), f"round_{r.id}.csv", "text/csv")
     except PermissionDenied as exc:
         c3.caption(str(exc))
     if r.kind is RoundKind.DRAW:
