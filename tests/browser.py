@@ -1,6 +1,7 @@
 """Helpers for browser tests: start the app on a free port, drive headless Chromium, draw with
 the mouse on the drawing canvas."""
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -224,3 +225,27 @@ def register(page, name, strokes, double_click=False):
     button = page.get_by_role("button", name="Register")
     button.dblclick() if double_click else button.click()
     return wait_for_text(page, f"Name: {name}")
+
+
+OVERFLOW_JS = """() => { const m = document.querySelector('[data-testid=stMain]');
+    return document.documentElement.scrollWidth <= innerWidth && m.scrollWidth <= m.clientWidth; }"""
+"""True when neither the page nor Streamlit's main block scrolls sideways (a phone's check)."""
+
+
+@contextmanager
+def classroom_server(data_dir, home, passcode: str):
+    """An app server in classroom mode (teacher passcode ``passcode``) on the real data in
+    ``data_dir``, its gallery under ``home``; yields its URL."""
+    with app_server({"SIAMESE_HOME": str(home), "SIAMESE_DATA_DIR": str(data_dir),
+                     "SIAMESE_TEACHER_PASSCODE": passcode}) as u:
+        yield u
+
+
+def join(page, url, name):
+    """Open the app and join the class under ``name``; returns the identity token from the URL."""
+    page.goto(url)
+    wait_for_text(page, "Join the class", 90)
+    page.get_by_label("Your name").fill(name)
+    page.get_by_role("button", name="Join").click()
+    wait_for_text(page, f"You are {name}")
+    return re.search(r"student=([\w-]+)", page.url).group(1)

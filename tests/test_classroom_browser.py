@@ -3,12 +3,12 @@
 that joins, draws with a finger and gets a match, with nothing overflowing sideways.
 
 Screenshots go to artifacts/ (kept by CI)."""
-import re
 import time
 
 import pytest
 
-from browser import ARTIFACTS, app_server, delete_symbol, draw, ranked_names, wait_for_text
+from browser import (OVERFLOW_JS, ARTIFACTS, app_server, classroom_server, delete_symbol, draw, join, ranked_names,
+                     wait_for_text)
 from helpers import SHAPES
 
 pytestmark = pytest.mark.browser
@@ -17,19 +17,8 @@ PASSCODE = "owl-42 in the classroom"
 
 @pytest.fixture(scope="module")
 def url(real_data_dir, tmp_path_factory):
-    with app_server({"SIAMESE_HOME": str(tmp_path_factory.mktemp("home")), "SIAMESE_DATA_DIR": str(real_data_dir),
-                     "SIAMESE_TEACHER_PASSCODE": PASSCODE}) as u:
+    with classroom_server(real_data_dir, tmp_path_factory.mktemp("home"), PASSCODE) as u:
         yield u
-
-
-def join(page, url, name):
-    """Open the app and join the class under ``name``; returns the identity token from the URL."""
-    page.goto(url)
-    wait_for_text(page, "Join the class", 90)
-    page.get_by_label("Your name").fill(name)
-    page.get_by_role("button", name="Join").click()
-    wait_for_text(page, f"You are {name}")
-    return re.search(r"student=([\w-]+)", page.url).group(1)
 
 
 def register(page, name, shape):
@@ -116,10 +105,6 @@ def test_student_b_cannot_delete_student_as_symbol_and_the_teacher_can(browser, 
 
 # How far the page is scrolled: Streamlit scrolls its main area, not the window.
 SCROLL_JS = "() => window.scrollY + (document.querySelector('[data-testid=stMain]')?.scrollTop ?? 0)"
-OVERFLOW_JS = """() => { const m = document.querySelector('[data-testid=stMain]');
-    return document.documentElement.scrollWidth <= innerWidth && m.scrollWidth <= m.clientWidth; }"""
-
-
 def test_a_phone_joins_draws_a_seven_with_a_finger_and_gets_a_match(browser, url):
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True,
                               device_scale_factor=3)

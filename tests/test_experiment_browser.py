@@ -6,9 +6,8 @@ import time
 
 import pytest
 
-from browser import ARTIFACTS, app_server, draw, wait_for_text
+from browser import OVERFLOW_JS, ARTIFACTS, classroom_server, draw, join, wait_for_text
 from helpers import SHAPES
-from test_classroom_browser import OVERFLOW_JS, join
 
 pytestmark = [pytest.mark.browser, pytest.mark.realdata]
 PASSCODE = "owl-42 experiment"
@@ -18,8 +17,7 @@ PICKS = ".st-key-exp_grid [class*='st-key-exp_pick_'] button"
 
 @pytest.fixture(scope="module")
 def url(real_data_dir, tmp_path_factory):
-    with app_server({"SIAMESE_HOME": str(tmp_path_factory.mktemp("home")), "SIAMESE_DATA_DIR": str(real_data_dir),
-                     "SIAMESE_TEACHER_PASSCODE": PASSCODE}) as u:
+    with classroom_server(real_data_dir, tmp_path_factory.mktemp("home"), PASSCODE) as u:
         yield u
 
 
