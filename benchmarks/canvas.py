@@ -67,19 +67,14 @@ def old_assets(commit: str) -> Path:
 
 
 def digits_index(matcher, references_json: Path):
-    """A gallery whose Digits set holds ``references_json``'s MNIST training references, embedded
-    by ``matcher``; returns ``(ReferenceIndex, set name)``."""
-    import json
-
-    from siamese.data.codec import thumbnail_png
+    """A gallery whose Digits set holds ``references_json``'s references (MNIST training images,
+    and pen digits where the file has them), embedded by ``matcher``; returns ``(ReferenceIndex, set name)``."""
+    from siamese.gallery.defaults import digit_items
     from siamese.gallery.gallery import Gallery, SetKind
     from siamese.gallery.schema import DIGITS
     from siamese.search.index import ReferenceIndex, embed_for_storage
 
-    chosen = json.loads(references_json.read_text())
-    (x_train, _), _ = load_mnist()
-    items = [(d, to_model_input(x_train[i], canvas=False), thumbnail_png(255 - x_train[i]))
-             for d, idx in sorted(chosen["indices"].items()) for i in idx]
+    items = digit_items(path=references_json)
     gallery = Gallery(Path(tempfile.mkdtemp()) / "gallery.sqlite3")
     gallery.add_set_bulk(DIGITS, SetKind.DIGITS, items, embed_for_storage(matcher, [x for _, x, _ in items]))
     return ReferenceIndex(gallery), DIGITS

@@ -10,6 +10,8 @@ Commands:
     official-runs  accuracy on the 20 official one-shot runs of Lake et al. 2015 (--write-card records it)
     digit-references  choose the Digits set's MNIST training references (assets/digit_references.json)
               and record its top-1 on the MNIST test digits in the model card
+    ship      all of the shipped model in one command: train, then digit-references, calibrate-openset,
+              official-runs --write-card and distance-histograms, into assets/ (about 25 minutes)
     calibrate-openset  calibrate the per-set "looks new" rule on validation data (card + pool file)
     distance-histograms  distances of same- and different-symbol pairs for the Compare page's chart (card)
     compare   the lecture's three pair models on the same pairs, per-epoch history as JSON
@@ -73,6 +75,26 @@ def cmd_train(args) -> None:
     card_path = card_path_for(out)
     write_card(card_path, card)
     print(f"wrote {out} and {card_path}", file=sys.stderr)
+
+
+SHIP_STEPS = (
+    ["train", "--episodes", "12000", "--seed", "0", "--pen-widths", "10", "18", "30"],
+    ["digit-references"],
+    ["calibrate-openset"],
+    ["official-runs", "--write-card"],
+    ["distance-histograms"],
+)
+"""What ``python -m siamese ship`` runs, in order: the shipped model's recipe (docs/model.md)."""
+
+
+def cmd_ship(args) -> None:
+    """Train the shipped model and make everything derived from it, into ``assets/``: the model and
+    card, the Digits references, the open-set calibration and its pool, the official runs and the
+    distance histograms (:data:`SHIP_STEPS`). About 25 minutes on a 2-core CPU."""
+    for step in SHIP_STEPS:
+        print(f"== python -m siamese {' '.join(step)}", file=sys.stderr, flush=True)
+        extra = ["--command-line", "python -m siamese ship"] if step[0] == "train" else []
+        main(step + extra)
 
 
 def cmd_evaluate(args) -> None:
@@ -172,20 +194,33 @@ def cmd_official_runs(args) -> None:
 def cmd_digit_references(args) -> None:
     from siamese.embedding.matcher import load_matcher
     from siamese.embedding.card import add_to_card
-    from siamese.gallery.defaults import DIGIT_REFERENCES_FILE, digits_set_accuracy, select_digit_references
+    from siamese.gallery.defaults import (DIGIT_REFERENCES_FILE, PEN_REFERENCES, digits_set_accuracy,
+                                          select_digit_references, select_pen_references)
 
     matcher = load_matcher(args.model)
     indices = select_digit_references(matcher.embed_inputs, args.per_digit, args.seed)
+    pen_per_digit = PEN_REFERENCES if args.pen_per_digit is None else args.pen_per_digit
+    pen = select_pen_references(matcher.embed_inputs, pen_per_digit, args.seed, args.pen_width)
     out = {"source": "MNIST training split (x_train of mnist.npz)", "per_digit": args.per_digit,
            "method": "medoids of k-means clusters of each digit's embeddings, largest cluster first",
            "model_id": matcher.model_id, "seed": args.seed,
-           "command": "python -m siamese " + " ".join(sys.argv[1:]), "indices": indices}
+           "command": "python -m siamese " + " ".join(sys.argv[1:]), "indices": indices,
+           "pen": {"source": "UNIPEN train_r01_v07 isolated digits (unipen/pen_digits_train.json, CC BY 4.0: "
+                             "The International Unipen Foundation; Guyon et al. 1994), training writers only "
+                             "(siamese.data.strokes.split_writers)",
+                   "per_digit": pen_per_digit, "width": args.pen_width,
+                   "method": "medoids of k-means clusters of each digit's embeddings, drawn as canvas sketches",
+                   "references": pen}}
     path = Path(args.out or DIGIT_REFERENCES_FILE)
-    path.write_text(json.dumps(out) + "\n", encoding="utf-8")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(out) + "\n", encoding="utf-8")
+    tmp.replace(path)
     print(f"wrote {path}")
-    measured = digits_set_accuracy(matcher.embed_inputs, indices)
+    measured = digits_set_accuracy(matcher.embed_inputs, path)
     print(f"Digits set top-1 on the {measured['queries']:,} MNIST test digits: {100 * measured['top1']:.2f}% "
-          f"({100 * measured['ci95'][0]:.1f}-{100 * measured['ci95'][1]:.1f})")
+          f"({100 * measured['ci95'][0]:.1f}-{100 * measured['ci95'][1]:.1f}); on the "
+          f"{measured['pen_validation']['queries']:,} pen digits of the validation writers: "
+          f"{100 * measured['pen_validation']['top1']:.2f}%")
     if args.out is None:  # the shipped set: its card records what it scores
         add_to_card(_card_path(args), {"digits_set": measured})
         print(f"recorded in {_card_path(args)}", file=sys.stderr)
@@ -264,6 +299,8 @@ def main(argv=None) -> None:
     t.add_argument("--machine", default="2-core CPU, no GPU")
     t.add_argument("--command-line", default=None, help=argparse.SUPPRESS)
     t.set_defaults(func=cmd_train)
+    s = sub.add_parser("ship", help="train the shipped model and make its card, Digits set and calibration (assets/)")
+    s.set_defaults(func=cmd_ship)
     e = sub.add_parser("evaluate", help="N-way K-shot accuracy on Omniglot evaluation alphabets")
     e.add_argument("--model", default=None, help=".keras embedding model (default: the shipped one)")
     e.add_argument("--protocol", default="within-alphabet", choices=("within-alphabet", "random"))
@@ -297,6 +334,10 @@ def main(argv=None) -> None:
     r.add_argument("--model", default=None, help=".keras embedding model (default: the shipped one)")
     r.add_argument("--per-digit", type=int, default=50)
     r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--pen-per-digit", type=int, default=None,
+                   help="pen references per digit from the UNIPEN training writers (0 = MNIST only; default "
+                        "siamese.gallery.defaults.PEN_REFERENCES)")
+    r.add_argument("--pen-width", type=float, default=18, help="pen width (px) the pen references are drawn with")
     r.add_argument("--out", default=None, help="default: assets/digit_references.json (and its top-1 in the card)")
     r.set_defaults(func=cmd_digit_references)
     o = sub.add_parser("calibrate-openset", help="calibrate the per-set 'looks new' rule on validation data")

@@ -122,3 +122,19 @@ def test_one_rule_says_where_a_models_card_lives_for_every_command(real_data_dir
     for typed in ("assets/embedding.keras", "./assets/../assets/embedding.keras"):
         assert card_path_for(typed).resolve() == ASSETS_DIR / "model_card.json", typed
     assert load_matcher("assets/embedding.keras").card == read_card(ASSETS_DIR / "model_card.json")
+
+
+def test_ship_runs_every_step_of_the_shipped_model_in_order(monkeypatch):
+    """``python -m siamese ship`` is the one command behind the shipped assets: it trains, then
+    makes everything the app reads from the model (Digits set, open-set calibration, official
+    runs, histograms), and the card records ``ship`` as the command that made it."""
+    import siamese.cli as cli
+
+    calls = []
+    real_main = cli.main
+    monkeypatch.setattr(cli, "main", lambda argv=None: calls.append(argv))
+    real_main(["ship"])
+    assert [c[0] for c in calls] == ["train", "digit-references", "calibrate-openset", "official-runs",
+                                     "distance-histograms"]
+    assert calls[0][-2:] == ["--command-line", "python -m siamese ship"] and "--pen-widths" in calls[0]
+    assert "--write-card" in calls[3]

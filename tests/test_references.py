@@ -1,4 +1,6 @@
 """siamese.gallery.defaults: the default sets, the Digits set's version, and its accuracy."""
+import json
+
 import numpy as np
 import pytest
 
@@ -42,9 +44,9 @@ def test_a_new_choice_of_digit_references_rebuilds_digits_even_after_seeding(gal
     rebuilds Digits (a new set id) although seeding was done, and leaves it alone afterwards."""
     assert references.seed_default_sets(gallery) == []
     first = gallery.revision(DIGITS)[0]
-    chosen = references.digit_reference_indices()
-    chosen["0"] = chosen["0"][1:] + chosen["0"][:1]  # another order is another choice
-    monkeypatch.setattr(references, "digit_reference_indices", lambda: chosen)
+    chosen = references.digit_references()
+    chosen["indices"]["0"] = chosen["indices"]["0"][1:] + chosen["indices"]["0"][:1]  # another order: another choice
+    monkeypatch.setattr(references, "digit_references", lambda path=None: chosen)
     assert references.seed_default_sets(gallery) == []
     second = gallery.revision(DIGITS)[0]
     assert second != first
@@ -114,3 +116,64 @@ def test_seeding_is_marked_done_only_when_every_dataset_was_there(gallery, monke
     assert references.seed_default_sets(gallery) == []  # the data arrived: built now
     assert gallery.get_meta(references.SEEDED_KEY) == "done"
     assert {s["name"]: s["examples"] for s in gallery.sets()}[DIGITS] == 30
+
+
+def _pen_digit(label, writer, k=0):
+    """A made-up pen digit: a stroke whose shape depends on ``label`` and a little on ``k``."""
+    a = int(label) + 1
+    return {"label": str(label), "writer": writer,
+            "strokes": [[[0, 0], [10 * a, 40 + k], [5, 100]], [[0, 50], [30 + 3 * a, 50 + k]]]}
+
+
+def test_pen_references_come_from_training_writers_only_and_join_the_digits_set(monkeypatch, tmp_path):
+    """select_pen_references picks ``per_digit`` medoids per digit among the *training* writers
+    (split_writers holds out every 5th writer for validation, who must never become references);
+    digit_items then yields the MNIST references followed by the pen ones drawn as the canvas
+    draws them; a file without pen references keeps its old version name, one with them gets a
+    new one (so databases rebuild their Digits set)."""
+    from siamese.data.strokes import split_writers
+
+    writers = [f"src-t{i:03d}" for i in range(10)]
+    pen = [_pen_digit(d, w, k) for w in writers for d in range(10) for k in range(3)]
+    monkeypatch.setattr(references, "load_pen_digits", lambda name="pen_digits_train": pen)
+    held = {it["writer"] for it in split_writers(pen)[1]}
+    assert held and held < set(writers)
+    chosen = references.select_pen_references(lambda x: x.reshape(len(x), -1)[:, ::7], per_digit=2)
+    assert sorted(chosen) == list("0123456789") and all(len(v) == 2 for v in chosen.values())
+    assert not {r["writer"] for v in chosen.values() for r in v} & held
+    assert all(r["strokes"] in [_pen_digit(d, r["writer"], k)["strokes"] for k in range(3)]
+               for d, v in chosen.items() for r in v)
+
+    x = np.zeros((3, 28, 28), np.uint8)
+    x[:, 5:20, 12:16] = 255
+    monkeypatch.setattr(references, "load_mnist", lambda: ((x, np.array([0, 1, 2])), (x, np.array([0, 1, 2]))))
+    old = {"indices": {"0": [0], "1": [1], "2": [2]}}
+    path = tmp_path / "refs.json"
+    path.write_text(json.dumps(old))
+    monkeypatch.setattr(references, "DIGIT_REFERENCES_FILE", path)
+    old_version = references.digits_version()
+    assert [d for d, _, _ in references.digit_items()] == ["0", "1", "2"]
+    path.write_text(json.dumps(old | {"pen": {"width": 18, "references": chosen}}))
+    got = references.digit_items()
+    assert [d for d, _, _ in got] == ["0", "1", "2"] + [d for d in "0123456789" for _ in range(2)]
+    first_pen = got[3][1]
+    np.testing.assert_array_equal(first_pen, references.pen_reference_input(chosen["0"][0], 18))
+    assert first_pen.shape == (28, 28) and first_pen.max() == 1.0 and got[3][2].startswith(b"\x89PNG")
+    assert references.digits_version() != old_version
+    path.write_text(json.dumps(old | {"pen": {"width": 30, "references": chosen}}))
+    assert references.digits_version() != old_version  # the pen width is part of the choice
+    assert not np.array_equal(references.digit_items()[3][1], first_pen)
+
+
+def test_a_pen_reference_without_ink_is_a_clear_error(monkeypatch, tmp_path):
+    from siamese.data.datasets import DatasetError
+
+    x = np.zeros((1, 28, 28), np.uint8)
+    x[0, 5:20, 12:16] = 255
+    monkeypatch.setattr(references, "load_mnist", lambda: ((x, np.array([0])), (x, np.array([0]))))
+    path = tmp_path / "refs.json"
+    path.write_text(json.dumps({"indices": {"0": [0]}, "pen": {"width": 18, "references": {
+        "7": [{"writer": "w", "strokes": [[[5, 5]]]}]}}}))
+    monkeypatch.setattr(references, "pen_reference_input", lambda item, width: None)
+    with pytest.raises(DatasetError, match="pen reference for 7"):
+        references.digit_items(path=path)

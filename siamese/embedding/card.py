@@ -48,7 +48,8 @@ class ModelCard(TypedDict, total=False):
 
     An embedding trained by ``python -m siamese train`` (:func:`embedding_card`):
         parameters: number of weights; size_bytes: size of the model file in bytes; input, loss,
-        data: in words; command: the command line that trained it; seed: int; config: the
+        data: in words; trained_on: the same in a few words, for the app's Home page and sidebar
+        (:func:`trained_on`); command: the command line that trained it; seed: int; config: the
         :class:`siamese.embedding.training.TrainConfig` fields; train_seconds: wall time in s;
         machine: in words; validation_history: ``[{"episode", "accuracy", "seconds"}]``;
         results: :func:`siamese.measure.report.one_shot_report`.
@@ -73,6 +74,7 @@ class ModelCard(TypedDict, total=False):
     input: str
     loss: str
     data: str
+    trained_on: str
     command: str
     seed: int
     config: dict
@@ -178,6 +180,17 @@ def trained_at(card: Mapping) -> datetime | None:
         return None
 
 
+def trained_on(cfg) -> str:
+    """What a shipped embedding trained on, in a few words for the app (Home, sidebar), from its
+    :class:`siamese.embedding.training.TrainConfig`."""
+    parts = ["Omniglot background alphabets"]
+    if getattr(cfg, "digits", 0):
+        parts.append("MNIST training digits")
+    if getattr(cfg, "pen_widths", ()):
+        parts.append("digits written with a pen by UNIPEN writers, drawn as canvas sketches")
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def embedding_card(model, path: Path, model_id: str, cfg, history: dict, *, validation_alphabets: Sequence[str],
                    calibration: dict, results: dict, command: str, seed: int, machine: str) -> ModelCard:
     """The card of a Conv-4 embedding trained by :func:`siamese.embedding.training.train_embedding`.
@@ -213,8 +226,12 @@ def embedding_card(model, path: Path, model_id: str, cfg, history: dict, *, vali
                    "(never rotated)" if getattr(cfg, "digits", 0) else "") + "; every image "
                 + ("by a small random affine distortion (rotation, scale, shear, shift)" if cfg.distort > 0
                    else "by shifts of up to 2 px")
+                + (f"; the digit classes also hold the pen digits of UNIPEN's training writers "
+                   f"(pen_digits_train.json less every 5th writer) drawn as canvas sketches at "
+                   f"{', '.join(f'{w:g}' for w in cfg.pen_widths)} px" if getattr(cfg, "pen_widths", ()) else "")
                 + "; evaluation alphabets, the last 10,000 MNIST training digits (validation) and MNIST test digits "
                   "never used in training",
+        "trained_on": trained_on(cfg),
         "trained_on_digits": bool(getattr(cfg, "digits", 0)),
         "command": command,
         "seed": seed,

@@ -2,7 +2,12 @@
 
 - "Digits": 50 MNIST *training* images of each digit (the test split stays clean for measuring),
   chosen as the medoids of 50 k-means clusters of that digit's embeddings by the shipped model, so
-  that the references cover the ways each digit is written. Their indices are in
+  that the references cover the ways each digit is written; and, next to them, digits written with
+  a pen by the *training* writers of UNIPEN (``unipen/pen_digits_train.json``, split by
+  :func:`siamese.data.strokes.split_writers`) drawn as the canvas draws them, chosen the same way
+  (:func:`select_pen_references`; issue #23: digits drawn on the canvas landed farther from MNIST
+  scans than test scans do). The MNIST indices and the pen digits' strokes (CC BY 4.0, see
+  ``../shared/data/README.md``; a few hundred digits, so the app needs no UNIPEN file) are in
   ``assets/digit_references.json`` (:func:`select_digit_references`, ``python -m siamese
   digit-references``); the app only reads them. A database holding another choice (an older
   file) gets its Digits set rebuilt at the next start (:func:`digits_version`).
@@ -25,12 +30,15 @@ from siamese.data.datasets import DatasetError, load_mnist, omniglot_path
 from siamese.gallery.schema import DIGITS, OMNIGLOT_PREFIX
 from siamese.gallery.gallery import Gallery, SetKind
 from siamese.data.codec import stored_input, thumbnail_png
+from siamese.data.strokes import PEN_PX, load_pen_digits, pen_digit_sketch, split_writers
 from siamese.search.index import embed_for_storage
 from siamese.data.preprocess import batch_to_model_input, to_model_input
 from siamese.distance import squared_distances
 
 DIGIT_REFERENCES = 50
 """References per digit in the "Digits" set (README, "The Digits set": top-1 by references per digit)."""
+PEN_REFERENCES = 20
+"""Pen references per digit in the "Digits" set, next to the MNIST ones (docs/model.md, "The Digits set")."""
 DIGIT_REFERENCES_FILE = paths.ASSETS_DIR / "digit_references.json"
 DIGITS_SET = (f"Digits: {DIGIT_REFERENCES} MNIST training images of each digit, chosen to cover the ways it is "
               "written (the test digits stay unseen). Omniglot: one drawing per character of each alphabet "
@@ -38,6 +46,17 @@ DIGITS_SET = (f"Digits: {DIGIT_REFERENCES} MNIST training images of each digit, 
 """What the default sets hold, for the Home page."""
 SEEDED_KEY = "default_sets_v2"
 DIGITS_KEY = "digits_set"  # which Digits set a database holds: rebuilt when it is not digits_version()
+
+
+def medoids(emb: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    """Indices into ``emb`` ``(n, d) float32`` of the ``k`` medoids of a k-means clustering (the
+    point nearest each centre), largest cluster first; ``k`` must be at most ``n``."""
+    from sklearn.cluster import KMeans  # deferred: only the offline selection needs it
+
+    km = KMeans(k, n_init=3, random_state=seed).fit(emb)
+    order = np.argsort(-np.bincount(km.labels_, minlength=k), kind="stable")
+    centres = km.cluster_centers_[order]
+    return ((emb ** 2).sum(1)[None, :] - 2.0 * centres @ emb.T).argmin(axis=1)  # + |centre|^2: same argmin
 
 
 def select_digit_references(embed, per_digit: int = DIGIT_REFERENCES, seed: int = 0) -> dict:
@@ -54,75 +73,132 @@ def select_digit_references(embed, per_digit: int = DIGIT_REFERENCES, seed: int 
     Raises:
         DatasetError: MNIST is not available.
     """
-    from sklearn.cluster import KMeans  # deferred: only this offline selection needs it
-
     (x, y), _ = load_mnist()
     inputs, ok = batch_to_model_input(x)
     emb = embed(np.stack([stored_input(v) for v in inputs]))
     chosen = {}
     for digit in range(10):
         idx = np.flatnonzero((y == digit) & ok)
-        km = KMeans(per_digit, n_init=3, random_state=seed).fit(emb[idx])
-        order = np.argsort(-np.bincount(km.labels_, minlength=per_digit), kind="stable")
-        centres = km.cluster_centers_[order]
-        e = emb[idx]
-        nearest = ((e ** 2).sum(1)[None, :] - 2.0 * centres @ e.T).argmin(axis=1)  # + |centre|^2: same argmin
-        chosen[str(digit)] = [int(i) for i in idx[nearest]]
+        chosen[str(digit)] = [int(i) for i in idx[medoids(emb[idx], per_digit, seed)]]
     return chosen
 
 
-def digits_set_accuracy(embed, indices: dict) -> dict:
-    """Top-1 of a Digits set on all 10,000 MNIST **test** digits: each gets the digit of its
-    nearest reference (Euclidean distance; references embedded from their 8-bit stored inputs, as
-    the app matches), with a 95% Wilson interval.
+def pen_reference_input(item: dict, width: float = PEN_PX) -> np.ndarray | None:
+    """A pen digit (``{"label", "strokes", ...}``, UNIPEN tablet units, y up) as the Digits set
+    stores it: drawn as the canvas draws it (:func:`siamese.data.strokes.pen_digit_sketch`) and
+    prepared as the app prepares a sketch. ``(28, 28) float32`` in [0, 1], or None if the app would
+    refuse the drawing."""
+    return to_model_input(pen_digit_sketch(item, width), canvas=True, background=255)
+
+
+def select_pen_references(embed, per_digit: int = PEN_REFERENCES, seed: int = 0, width: float = PEN_PX) -> dict:
+    """Choose the Digits set's pen references among the *training* writers' pen digits (never the
+    validation writers, who calibrate; never ``pen_digits.json``, the test file): for each digit,
+    the medoids of ``per_digit`` k-means clusters of their embeddings, drawn at ``width`` px.
 
     Arguments:
-        embed: ``(n, 28, 28) float32 -> (n, d) float32``; indices: ``{digit: [x_train index]}``.
+        embed: ``(n, 28, 28) float32 -> (n, d) float32``.
 
     Returns:
-        ``{"top1", "ci95": [low, high], "correct", "queries", "per_digit"}``.
+        ``{"0": [{"writer", "strokes"}, ...], ...}``, ``per_digit`` each (empty lists when 0).
 
     Raises:
-        DatasetError: MNIST is not available.
+        DatasetError: ``unipen/pen_digits_train.json`` is not available.
     """
+    train, _ = split_writers(load_pen_digits())
+    kept = [(it, x) for it in train if (x := pen_reference_input(it, width)) is not None]
+    labels = np.array([int(it["label"]) for it, _ in kept])
+    emb = embed(np.stack([stored_input(x) for _, x in kept])) if per_digit else None
+    chosen = {}
+    for digit in range(10):
+        idx = np.flatnonzero(labels == digit)
+        picked = idx[medoids(emb[idx], per_digit, seed)] if per_digit else []
+        chosen[str(digit)] = [{"writer": kept[i][0]["writer"], "strokes": kept[i][0]["strokes"]} for i in picked]
+    return chosen
+
+
+def digits_set_accuracy(embed, path=None) -> dict:
+    """Top-1 of a Digits set (``assets/digit_references.json`` or ``path``): each query gets the
+    digit of its nearest reference (Euclidean distance; references embedded from their 8-bit stored
+    inputs, as the app matches), with a 95% Wilson interval, on all 10,000 MNIST **test** digits
+    and, under ``"pen_validation"``, on the pen digits of the *validation* writers of
+    ``pen_digits_train.json`` drawn as canvas sketches (18 px pen; the test file is never used here).
+
+    Arguments:
+        embed: ``(n, 28, 28) float32 -> (n, d) float32``.
+
+    Returns:
+        ``{"top1", "ci95": [low, high], "correct", "queries", "per_digit", "pen_validation": {"top1",
+        "ci95", "correct", "queries"}}``.
+
+    Raises:
+        DatasetError: MNIST or the UNIPEN training file is not available.
+    """
+    from siamese.data.strokes import pen_digit_inputs
     from siamese.fewshot.evaluation import wilson_interval
 
-    (x, _), (x_test, y_test) = load_mnist()
-    ref_idx = np.array([i for d in sorted(indices) for i in indices[d]])
-    ref_digit = np.array([int(d) for d in sorted(indices) for _ in indices[d]])
-    refs = embed(np.stack([stored_input(v) for v in batch_to_model_input(x[ref_idx])[0]]))
-    queries = embed(batch_to_model_input(x_test)[0])  # a query is not stored: full precision, as in the app
-    sq = squared_distances(queries, refs)
-    correct = int((ref_digit[sq.argmin(axis=1)] == y_test).sum())
-    low, high = wilson_interval(correct, len(y_test))
-    return {"top1": correct / len(y_test), "ci95": [round(low, 4), round(high, 4)], "correct": correct,
-            "queries": int(len(y_test)), "per_digit": len(ref_idx) // 10}
+    items = digit_items(path=path)
+    refs = embed(np.stack([stored_input(x) for _, x, _ in items]))
+    ref_digit = np.array([int(d) for d, _, _ in items])
+
+    def top1(queries, labels):
+        correct = int((ref_digit[squared_distances(embed(queries), refs).argmin(axis=1)] == labels).sum())
+        low, high = wilson_interval(correct, len(labels))
+        return {"top1": correct / len(labels), "ci95": [round(low, 4), round(high, 4)], "correct": correct,
+                "queries": int(len(labels))}
+    _, (x_test, y_test) = load_mnist()
+    out = top1(batch_to_model_input(x_test)[0], y_test)  # a query is not stored: full precision, as in the app
+    out["per_digit"] = len(digit_references(path)["indices"]["0"])
+    out["pen_validation"] = top1(*pen_digit_inputs(split_writers(load_pen_digits())[1]))
+    return out
+
+
+def digit_references(path=None) -> dict:
+    """The shipped choice of Digits references (``assets/digit_references.json``, or ``path``):
+    ``{"indices": {digit: [x_train index, ...]}, "pen": {"width": px, "references": {digit:
+    [{"writer", "strokes"}, ...]}} | absent, ...}`` (an older file has no ``"pen"``)."""
+    return json.loads((DIGIT_REFERENCES_FILE if path is None else path).read_text(encoding="utf-8"))
 
 
 def digit_reference_indices() -> dict:
-    """``{digit: [x_train index, ...]}`` of the shipped Digits set (``assets/digit_references.json``)."""
-    return json.loads(DIGIT_REFERENCES_FILE.read_text(encoding="utf-8"))["indices"]
+    """``{digit: [x_train index, ...]}`` of the shipped Digits set's MNIST references."""
+    return digit_references()["indices"]
 
 
 def digits_version() -> str:
     """Names the shipped choice of Digits references: ``"mnist-train-medoids-50-<12 hex>"``, the
-    hex digits from a SHA-256 of the chosen indices. A database whose Digits set was built from
-    another choice (a new model chose new medoids) is rebuilt by :func:`seed_default_sets`."""
-    chosen = json.dumps(digit_reference_indices(), sort_keys=True).encode()
-    return f"mnist-train-medoids-{DIGIT_REFERENCES}-{hashlib.sha256(chosen).hexdigest()[:12]}"
+    hex digits from a SHA-256 of the chosen indices and pen references. A database whose Digits set
+    was built from another choice (a new model chose new medoids) is rebuilt by
+    :func:`seed_default_sets`."""
+    chosen = digit_references()
+    key = {"indices": chosen["indices"], "pen": chosen["pen"]} if chosen.get("pen") else chosen["indices"]
+    blob = json.dumps(key, sort_keys=True).encode()  # a file without pen references keeps its old name
+    return f"mnist-train-medoids-{DIGIT_REFERENCES}-{hashlib.sha256(blob).hexdigest()[:12]}"
 
 
-def digit_items(per_digit: int = DIGIT_REFERENCES):
-    """``[(digit name, model input, thumbnail)]``: the first ``per_digit`` shipped references of
-    each digit, from the MNIST training images."""
+def digit_items(per_digit: int = DIGIT_REFERENCES, path=None):
+    """``[(digit name, model input, thumbnail)]``: the first ``per_digit`` shipped MNIST references
+    of each digit, then the pen references (drawn as the canvas draws them).
+
+    Raises:
+        DatasetError: MNIST is not available or a reference has no ink.
+    """
+    chosen = digit_references(path)
     (x, _), _ = load_mnist()
     items = []
-    for digit, indices in sorted(digit_reference_indices().items()):
+    for digit, indices in sorted(chosen["indices"].items()):
         for i in indices[:per_digit]:
             x_in = to_model_input(x[i], canvas=False)
             if x_in is None:  # a blank image in a damaged file
                 raise DatasetError(f"MNIST training image {i} (a reference for {digit}) has no ink")
             items.append((digit, x_in, thumbnail_png(255 - x[i])))
+    pen = chosen.get("pen") or {}
+    for digit, drawn in sorted(pen.get("references", {}).items()):
+        for item in drawn:
+            x_in = pen_reference_input(item, pen["width"])
+            if x_in is None:
+                raise DatasetError(f"a pen reference for {digit} in the Digits references file has no ink")
+            items.append((digit, x_in, thumbnail_png(pen_digit_sketch(item, pen["width"])[..., 0])))
     return items
 
 

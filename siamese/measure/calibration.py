@@ -11,7 +11,9 @@ not hold ("never-seen"). Three kinds, as in the app:
 
 - one alphabet: one reference per character (drawer 1); known: the other drawers; never-seen:
   characters of other alphabets;
-- Digits: the Digits references; known: other MNIST digits; never-seen: Omniglot characters;
+- Digits: the Digits references (MNIST and pen digits); known: other MNIST validation digits and
+  the pen digits of half the UNIPEN validation writers (the other half calibrates the known side:
+  :func:`pen_validation_halves`); never-seen: Omniglot characters;
 - "My symbols" of m symbols: m random characters, one drawing each; known: another drawing of
   each; never-seen: characters not in the set.
 """
@@ -32,6 +34,7 @@ LIKELY = 0.05
 AMBIGUITY = 1.1
 CORRECTION_GRID = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
 SYMBOL_SET_SIZES = (1, 10, 30)  # validation has 101 characters; the benchmark adds 100 on test data
+CALIBRATION_PEN_WIDTHS = (10, 18, 30)  # px: thin, the canvas default, thick (the slider offers 4-40)
 
 
 @dataclass
@@ -276,6 +279,22 @@ def nearest_own_quantiles(queries: np.ndarray, query_labels: np.ndarray, referen
     return np.quantile(d.min(axis=1), np.linspace(0, 1, n))
 
 
+def pen_validation_halves() -> tuple[list[dict], list[dict]]:
+    """The pen digits of the *validation* writers of ``pen_digits_train.json``
+    (:func:`siamese.data.strokes.split_writers`: never trained on, never chosen as references) in two
+    writer-disjoint halves (writers in sorted order, alternately): the first calibrates the Digits
+    set's known side, the second is the known sketches of its validation trial.
+
+    Raises:
+        siamese.data.datasets.DatasetError: the file is not available.
+    """
+    from siamese.data.strokes import load_pen_digits, split_writers
+
+    held = split_writers(load_pen_digits())[1]
+    first = set(sorted({it["writer"] for it in held})[::2])
+    return [it for it in held if it["writer"] in first], [it for it in held if it["writer"] not in first]
+
+
 def calibration_section(same_quantiles: np.ndarray, correction: float, table: dict, pool_images: int,
                         pool_source: str, kind_quantiles: dict | None = None) -> dict:
     """The model card's ``open_set`` section (see :class:`siamese.search.openset.NoveltyCalibration`)."""
@@ -286,7 +305,9 @@ def calibration_section(same_quantiles: np.ndarray, correction: float, table: di
                   "never-seen sketches landing as close (pool of validation characters x pool_correction) is at "
                   "most the estimated share of known sketches landing as far (same-character pairs of the "
                   "validation alphabets; for the Digits set, validation digits to the nearest reference of their "
-                  "own digit: kind_quantiles); pool_correction chosen on validation set trials",
+                  "own digit, half MNIST scans distorted like sketches and half UNIPEN validation writers' pen "
+                  "digits drawn on the canvas at 10, 18 and 30 px: kind_quantiles); pool_correction chosen on "
+                  "validation set trials",
         "pool": {"file": "novelty_pool.npz", "images": pool_images, "source": pool_source},
         "same_quantiles": [round(float(q), 5) for q in same_quantiles],
         "kind_quantiles": {k: [round(float(q), 5) for q in v] for k, v in (kind_quantiles or {}).items()},
@@ -315,7 +336,9 @@ def calibrate_open_set(embed: Callable, seed: int = 0) -> tuple[dict, np.ndarray
     """
     from siamese.data.datasets import MNIST_TRAINED, load_mnist, load_omniglot, split_background
     from siamese.data.preprocess import batch_to_model_input
-    from siamese.gallery.defaults import digit_reference_indices
+    from siamese.data.codec import stored_input
+    from siamese.data.strokes import pen_digit_inputs
+    from siamese.gallery.defaults import digit_items, digit_reference_indices
 
     background = load_omniglot("background")
     _, val = split_background(background)
@@ -324,8 +347,10 @@ def calibrate_open_set(embed: Callable, seed: int = 0) -> tuple[dict, np.ndarray
     labels, drawers, alphabets = background.labels[val], background.drawers[val], background.alphabet_of_image[val]
     same = same_distance_quantiles(emb, labels, drawers)
     (x_train, y_train), _ = load_mnist()
-    indices = digit_reference_indices()
-    refs = np.array([i for d in sorted(indices) for i in indices[d]])
+    digit_set = digit_items()
+    ref_emb = embed(np.stack([stored_input(x) for _, x, _ in digit_set]))
+    ref_labels = np.array([int(d) for d, _, _ in digit_set])
+    refs = np.array([i for v in digit_reference_indices().values() for i in v])
     rest = np.setdiff1d(np.arange(MNIST_TRAINED, len(y_train)), refs)  # validation digits: never trained on
     queries = np.random.default_rng(seed).choice(rest, 1000, replace=False)
     known_side = np.setdiff1d(rest, queries)  # the other validation digits calibrate the known side
@@ -334,11 +359,17 @@ def calibrate_open_set(embed: Callable, seed: int = 0) -> tuple[dict, np.ndarray
         x, _ = batch_to_model_input(x_train[idx])
         return embed(np.round(np.clip(x, 0, 1) * 255).astype(np.float32) / 255.0)
 
-    ref_emb, ref_labels = embed_digits(refs), y_train[refs].astype(int)
-    kinds = {"digits": nearest_own_quantiles(embed(drawn_like_a_sketch(x_train[known_side], seed)),
-                                             y_train[known_side].astype(int), ref_emb, ref_labels)}
-    trials = validation_trials(emb, labels, drawers, alphabets, ref_emb, ref_labels,
-                               embed_digits(queries), y_train[queries].astype(int), seed=seed)
+    pen_side, pen_queries = pen_validation_halves()
+    pen_x, pen_y = pen_digit_inputs(pen_side, CALIBRATION_PEN_WIDTHS)
+    mnist_side = np.random.default_rng(seed).permutation(known_side)[:len(pen_y)]  # pen and scans weigh alike
+    known_emb = np.concatenate([embed(pen_x), embed(drawn_like_a_sketch(x_train[mnist_side], seed))])
+    known_labels = np.concatenate([pen_y, y_train[mnist_side].astype(int)])
+    kinds = {"digits": nearest_own_quantiles(known_emb, known_labels, ref_emb, ref_labels)}
+    pen_qx, pen_qy = pen_digit_inputs(pen_queries)
+    digit_queries = np.concatenate([embed_digits(queries), embed(pen_qx)])
+    digit_query_labels = np.concatenate([y_train[queries].astype(int), pen_qy])
+    trials = validation_trials(emb, labels, drawers, alphabets, ref_emb, ref_labels, digit_queries,
+                               digit_query_labels, seed=seed)
     correction, table = choose_pool_correction(trials, same, kinds)
     pool = inputs[drawers <= POOL_DRAWERS]
     names = ", ".join(str(a) for a in background.alphabets[np.unique(alphabets)])
