@@ -183,7 +183,7 @@ def register_sketch(image, gallery: Gallery, set_name: str, name: str, matcher: 
 
     Arguments:
         image: as for :func:`match_sketch` (canvas rules apply).
-        name: the symbol's name (see :func:`siamese.gallery.gallery.clean_name`).
+        name: the symbol's name (see :func:`siamese.gallery.names.clean_name`).
         actor, owner: who registers, and whose existing symbol gets another example (see
             :meth:`siamese.gallery.gallery.Gallery.add_example`).
         symbol_id: with ``new_symbol=False``, the symbol the page showed as ``name``: the example

@@ -231,7 +231,7 @@ def test_a_second_student_cannot_take_a_name_of_the_class_or_the_teachers(galler
     a second "Ana" passed for the first. A display name is unique in the class, as it reads
     (case, spaces and punctuation aside), and no student reads as the teacher; after a reset the
     names are free again. The separator " · " (or a dot like it) is in no name."""
-    from siamese.gallery.gallery import person_key
+    from siamese.gallery.names import person_key
     t1, a1 = gallery.join_class("Ana")
     for twin in (" Ana ", "ANA", "ana.", "A-na", "Ａｎａ"):  # the last in full-width letters
         with pytest.raises(GalleryError, match="already called “Ana”"):
@@ -257,7 +257,7 @@ def test_symbol_names_cannot_hold_the_owner_separator_and_labels_say_whose(galle
     """ "star · Ben" registered by Ana read "star · Ben · Ana". A symbol name holds no separator
     or look-alike dot (a middle dot inside a word, the Catalan "l·l", stays); every label of a
     class's symbol then ends with its owner's name after the one separator."""
-    from siamese.gallery.gallery import OWNER_SEPARATOR, symbol_label
+    from siamese.gallery.names import OWNER_SEPARATOR, symbol_label
     _, ana = gallery.join_class("Ana")
     for name in ("star · Ben", "star ·Ben", "star • Ben", "star ∙ Ben", "star‧Ben", "·star"):
         with pytest.raises(GalleryError, match="may not contain “·”"):

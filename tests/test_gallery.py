@@ -11,7 +11,8 @@ import pytest
 
 from siamese.classroom import SOLO, TEACHER, TEACHER_OWNER, PermissionDenied
 from siamese.gallery.schema import CLASS_SYMBOLS
-from siamese.gallery.gallery import MAX_NAME, Gallery, SetKind, clean_name
+from siamese.gallery.gallery import Gallery, SetKind
+from siamese.gallery.names import MAX_NAME, clean_name
 from siamese.gallery.errors import GalleryError
 from siamese.data.codec import bytes_to_input, input_to_bytes
 from siamese.search.index import ReferenceIndex, embed_for_storage

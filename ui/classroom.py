@@ -114,8 +114,8 @@ def in_class() -> bool:
 
 def symbol_label(name: str, owner_name: str, set_name: str) -> str:
     """How a symbol is shown: "star · Ana" in a class's Class symbols, else its name
-    (:func:`siamese.gallery.gallery.symbol_label`, which keeps the owner part truthful)."""
-    from siamese.gallery.gallery import symbol_label as label
+    (:func:`siamese.gallery.names.symbol_label`, which keeps the owner part truthful)."""
+    from siamese.gallery.names import symbol_label as label
     from siamese.gallery.schema import CLASS_SYMBOLS
 
     return label(name, owner_name, in_class() and set_name == CLASS_SYMBOLS)

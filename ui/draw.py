@@ -72,7 +72,7 @@ the references' (first), letting the pointer through to the references' tooltips
 
 @functools.lru_cache(maxsize=20_000)
 def _tooltip_png(stored: bytes) -> str:
-    """A stored model input (784 bytes, :func:`siamese.gallery.gallery.input_to_bytes`) as a data URL of a
+    """A stored model input (784 bytes, :func:`siamese.data.codec.input_to_bytes`) as a data URL of a
     4-grey PNG, about 250 bytes (a set's images travel with every stroke's map), dark ink on white.
     Cached by content: a new revision of a set encodes only its new examples."""
     from PIL import Image
@@ -123,7 +123,7 @@ def _set_map(refs, set_name: str, gallery: Gallery, labels_by_owner: bool):
         return made
     emap = fit_map(refs.embeddings)
     inputs = {e.id: e.model_input for e in gallery.examples(set_name)}
-    from siamese.gallery.gallery import symbol_label as label
+    from siamese.gallery.names import symbol_label as label
 
     names = [label(str(n), str(o), labels_by_owner) for n, o in zip(refs.symbols, refs.owner_names)]
     rows = pd.DataFrame({"x": emap.points[:, 0], "y": emap.points[:, 1], "symbol": names,

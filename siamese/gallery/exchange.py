@@ -12,7 +12,7 @@ Import validates everything (zip structure, sizes, names, every PNG) before writ
 writes the whole set in one transaction. An uploaded zip is hostile until proven otherwise, so the
 work of an import is bounded by what the archive really holds: each member is unpacked and decoded
 at most once however often the manifest names it, the pixels decoded in all are capped, and
-thumbnails are stored at display size (:func:`siamese.gallery.gallery.thumbnail_png`), not as uploaded.
+thumbnails are stored at display size (:func:`siamese.data.codec.thumbnail_png`), not as uploaded.
 """
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ import numpy as np
 from PIL import Image
 
 from siamese.classroom import Action, Actor, require
-from siamese.gallery.gallery import MAX_NAME, OWNER_SEPARATOR, Gallery, SetKind, clean_name
+from siamese.gallery.gallery import Gallery, SetKind
+from siamese.gallery.names import MAX_NAME, OWNER_SEPARATOR, clean_name
 from siamese.gallery.errors import GalleryError
 from siamese.data.codec import bytes_to_input, thumbnail_png
 from siamese.search.index import embed_for_storage
