@@ -89,7 +89,8 @@ def pair_model_probabilities(x, a, b, seed: int):
     """Train the three variants with the Classroom preset (this seed); ``{key: p(same) (n,)}``."""
     from dataclasses import replace
 
-    from siamese.lecture.training import PRESETS, compare_variants, pairs_for
+    from siamese.lecture.settings import PRESETS, pairs_for
+    from siamese.lecture.training import compare_variants
 
     settings = replace(PRESETS["classroom"], seed=seed)
     run = compare_variants(pairs_for(settings), settings.epochs, settings.batch_size, seed=seed)

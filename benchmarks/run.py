@@ -90,7 +90,8 @@ def bench_embed():
 
 
 def bench_train():
-    from siamese.lecture.training import PRESETS, compare_variants, pairs_for
+    from siamese.lecture.settings import PRESETS, pairs_for
+    from siamese.lecture.training import compare_variants
     from siamese.lecture.pairs import mnist_pairs
 
     print("\n| setting | variant | pairs/s | seconds |")

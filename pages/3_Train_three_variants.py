@@ -6,7 +6,8 @@ import streamlit as st
 
 from ui import classroom, nav, train
 from siamese.classroom import Action, may
-from siamese.lecture.training import DATASETS, PRESETS, JobSnapshot, JobStatus, PairTrainingSettings
+from siamese.lecture.job import JobSnapshot, JobStatus
+from siamese.lecture.settings import DATASETS, PRESETS, PairTrainingSettings
 from siamese.lecture.models import VARIANTS
 
 st.title("Train the three variants")

@@ -121,7 +121,8 @@ def cmd_evaluate(args) -> None:
 def cmd_compare(args) -> None:
     from dataclasses import asdict, replace
 
-    from siamese.lecture.training import PRESETS, Comparison, compare_variants, pairs_for
+    from siamese.lecture.settings import PRESETS, pairs_for
+    from siamese.lecture.training import Comparison, compare_variants
 
     sizes = {k: getattr(args, k) for k in ("epochs", "batch_size", "n_pairs") if getattr(args, k) is not None}
     try:

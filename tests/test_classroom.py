@@ -14,7 +14,8 @@ from siamese import classroom
 from siamese.classroom import (SOLO, TEACHER, TEACHER_OWNER, Action, IdentityError, PasscodeGate, PasscodeRefused,
                                PermissionDenied, Role, configured_passcode, join_url, may, new_token, qr_png,
                                token_hash)
-from siamese.lecture.training import PRESETS, JobStatus, TrainingJob
+from siamese.lecture.job import JobStatus, TrainingJob
+from siamese.lecture.settings import PRESETS
 from siamese.gallery.exchange import export_set, import_set
 from siamese.gallery.schema import CLASS_SYMBOLS
 from siamese.gallery.gallery import Gallery
@@ -134,9 +135,9 @@ CELLS = [(action, who, allowed) for action, row in TABLE.items()
 def test_every_cell_of_the_table(klass, gallery, action, who, allowed, monkeypatch):
     """Allowed: the action happens. Refused: PermissionDenied with a sentence saying who may, and
     not one row of the database changes."""
-    import siamese.lecture.training as compare
+    import siamese.lecture.job as job
 
-    monkeypatch.setattr(compare, "pairs_for", lambda settings: time.sleep(0.5) or 1 / 0)  # never trains
+    monkeypatch.setattr(job, "pairs_for", lambda settings: time.sleep(0.5) or 1 / 0)  # never trains
     actor, ana = klass[who], klass["owner"]
     args = (gallery, actor, ana) + ((TrainingJob(),) if action in (start_training, stop_training) else ())
     before = everything(gallery)
@@ -151,9 +152,9 @@ def test_every_cell_of_the_table(klass, gallery, action, who, allowed, monkeypat
 @pytest.mark.parametrize("action", [a for a in TABLE if a not in (match_any_set,)])
 def test_the_solo_user_may_do_everything(gallery, action, monkeypatch):
     """No passcode configured: one user who may do everything, on the symbols that are theirs."""
-    import siamese.lecture.training as compare
+    import siamese.lecture.job as job
 
-    monkeypatch.setattr(compare, "pairs_for", lambda settings: 1 / 0)
+    monkeypatch.setattr(job, "pairs_for", lambda settings: 1 / 0)
     register_sketch(sketch(SHAPES["star"]), gallery, CLASS_SYMBOLS, "star", FakeMatcher(), actor=SOLO)
     register_sketch(sketch(SHAPES["zero"]), gallery, CLASS_SYMBOLS, "star", FakeMatcher(), new_symbol=False, actor=SOLO)
     gallery.add_set_bulk("Class 2B", "user", [("a", image(1), thumbnail_png(np.zeros((8, 8), np.uint8)))])

@@ -1,5 +1,5 @@
-"""siamese.lecture.training: the settings, the live-history callback, Stop, and the job that allows one
-training at a time (its status and snapshots)."""
+"""siamese.lecture: the settings (settings.py), the live-history callback and Stop (training.py), the
+saved run (saved_run.py) and the job that allows one training at a time, its status and snapshots (job.py)."""
 import threading
 import time
 from dataclasses import asdict, replace
@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from siamese.classroom import SOLO
-from siamese.lecture.training import (PRESETS, Comparison, EpochRow, History, JobStatus, PairTrainingSettings,
-                                      TrainingJob, VariantSummary, compare_variants)
+from siamese.lecture.job import JobStatus, TrainingJob
+from siamese.lecture.settings import PRESETS, PairTrainingSettings
+from siamese.lecture.training import Comparison, EpochRow, History, VariantSummary, compare_variants
 from siamese.lecture.models import VARIANTS
 from siamese.lecture.pairs import PairData, make_pairs
 
@@ -234,9 +235,9 @@ def test_reused_models_start_fresh_each_time(tiny_pairs, monkeypatch):
     """Models are reused between trainings (rebuilding leaked memory). A run on reused models must
     reproduce exactly a run on brand-new ones: weights, step count and Adam's moments are reset,
     the learning rate is not."""
-    import siamese.lecture.training as compare
+    import siamese.lecture.training as training
 
-    monkeypatch.setattr(compare, "_MODELS", {})
+    monkeypatch.setattr(training, "_MODELS", {})
     fresh = compare_variants(tiny_pairs, epochs=3, batch_size=16, seed=0)  # builds and compiles
     compare_variants(tiny_pairs, epochs=1, batch_size=8, seed=5)  # trains the same instances further
     reused = compare_variants(tiny_pairs, epochs=3, batch_size=16, seed=0)
@@ -249,7 +250,7 @@ def test_reused_models_start_fresh_each_time(tiny_pairs, monkeypatch):
 def test_a_saved_run_gives_back_models_that_answer_as_the_trained_ones(tiny_pairs, tmp_path):
     """save_run keeps copies of the weights: the models load_run rebuilds say exactly what the
     trained models say, even after those are trained further (the job reuses them)."""
-    from siamese.lecture.training import load_run, same_probabilities, save_run
+    from siamese.lecture.saved_run import load_run, same_probabilities, save_run
 
     res = compare_variants(tiny_pairs, epochs=2, batch_size=16)
     xl, xr, _ = tiny_pairs.val
@@ -267,7 +268,7 @@ def test_a_saved_run_gives_back_models_that_answer_as_the_trained_ones(tiny_pair
 def test_same_probabilities_are_in_order_and_the_siamese_one_is_symmetric(tiny_pairs):
     """Swapping the two inputs cannot change a distance, so the Siamese model's two answers match;
     a concatenating model's need not (its Dense weighs the left and right halves differently)."""
-    from siamese.lecture.training import same_probabilities
+    from siamese.lecture.saved_run import same_probabilities
 
     res = compare_variants(tiny_pairs, epochs=2, batch_size=16)
     (xl, xr, y) = tiny_pairs.val
@@ -281,7 +282,7 @@ def test_same_probabilities_are_in_order_and_the_siamese_one_is_symmetric(tiny_p
 
 
 def test_no_saved_run_is_none_and_a_damaged_one_says_so(tmp_path):
-    from siamese.lecture.training import last_run_path, load_run
+    from siamese.lecture.saved_run import last_run_path, load_run
 
     assert load_run() is None and load_run(tmp_path / "none.npz") is None
     assert last_run_path().parent.name == "pair_runs"
@@ -295,7 +296,7 @@ def test_no_saved_run_is_none_and_a_damaged_one_says_so(tmp_path):
 
 
 def test_a_run_that_never_finished_an_epoch_keeps_the_last_run(tiny_pairs, tmp_path):
-    from siamese.lecture.training import save_run
+    from siamese.lecture.saved_run import save_run
 
     assert save_run(Comparison(), SETTINGS, tmp_path / "last.npz") is None
     assert not (tmp_path / "last.npz").exists()
@@ -303,7 +304,7 @@ def test_a_run_that_never_finished_an_epoch_keeps_the_last_run(tiny_pairs, tmp_p
 
 def test_the_job_keeps_each_finished_run_for_the_compare_page(monkeypatch, tiny_pairs):
     import siamese.lecture.pairs as pairs_module
-    from siamese.lecture.training import load_run
+    from siamese.lecture.saved_run import load_run
 
     monkeypatch.setattr(pairs_module, "mnist_pairs", lambda n, seed=0: tiny_pairs)
     job = TrainingJob()

@@ -148,7 +148,9 @@ def saved_run():
     """A short run of the three variants, kept where the job keeps the last run."""
     import numpy as np
 
-    from siamese.lecture.training import PRESETS, compare_variants, save_run
+    from siamese.lecture.saved_run import save_run
+    from siamese.lecture.settings import PRESETS
+    from siamese.lecture.training import compare_variants
     from siamese.lecture.pairs import PairData, make_pairs
     rng = np.random.default_rng(0)
     labels = np.repeat([0, 1], 40)
@@ -179,7 +181,7 @@ def test_the_three_models_wait_for_two_sketches(offline, model, saved_run):
 
 
 def test_a_damaged_run_file_is_reported(offline, model):
-    from siamese.lecture.training import last_run_path
+    from siamese.lecture.saved_run import last_run_path
     last_run_path().parent.mkdir(parents=True, exist_ok=True)
     last_run_path().write_bytes(b"not a run")
     at = page(sketch(SHAPES["seven"]), sketch(SHAPES["zero"]))

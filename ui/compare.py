@@ -147,20 +147,20 @@ def distance_chart_ui(pair, matcher) -> None:
 def _pair_run_resource(path: str, mtime_ns: int, size: int):
     """The saved run and its Keras models, once per file version (shared by all sessions), with a
     lock that serialises calls of the models."""
-    from siamese.lecture.training import load_run
+    from siamese.lecture.saved_run import load_run
 
     run = load_run(path)
     return run, run.models(), threading.Lock()
 
 
 def last_pair_run():
-    """The last pair-training run kept on this server (:func:`siamese.lecture.training.save_run`).
+    """The last pair-training run kept on this server (:func:`siamese.lecture.saved_run.save_run`).
 
     Returns:
         ``(run, models, lock, None)``, ``(None, None, None, None)`` when there is no run yet, or
         ``(None, None, None, message)`` when the file cannot be read.
     """
-    from siamese.lecture.training import last_run_path
+    from siamese.lecture.saved_run import last_run_path
 
     path = last_run_path()
     try:
@@ -178,7 +178,7 @@ def same_probability_chart(probabilities: dict):
     """Each variant's probability of "same" for the two sketches, as horizontal bars.
 
     Arguments:
-        probabilities: ``{variant key: (p(a, b), p(b, a))}`` (:func:`siamese.lecture.training.same_probabilities`).
+        probabilities: ``{variant key: (p(a, b), p(b, a))}`` (:func:`siamese.lecture.saved_run.same_probabilities`).
 
     Returns:
         an Altair layer chart: one bar per variant in [0, 1], coloured by what it says at 0.5
@@ -210,7 +210,7 @@ def pair_models_ui(pair, train_page: str) -> None:
         pair: a :class:`siamese.compare.SketchPair`; its model inputs go to the pair models.
         train_page: the Train page's script path, for the link.
     """
-    from siamese.lecture.training import same_probabilities
+    from siamese.lecture.saved_run import same_probabilities
     from siamese.lecture.models import VARIANTS
     from siamese.compare import PairVerdict
 

@@ -10,7 +10,7 @@ from ui.resources import retrying
 @st.cache_resource
 def training_job():
     """The server-wide training job: one comparison at a time, shared by all sessions."""
-    from siamese.lecture.training import TrainingJob
+    from siamese.lecture.job import TrainingJob
     return TrainingJob()
 
 
