@@ -62,7 +62,7 @@ def fill(gallery):
 def projector_cost(exp, r):
     """The projector fragment's work, without Streamlit's drawing: what one rerun computes."""
     from siamese.experiment import score_recognition
-    from ui.experiment import _accuracy_chart, _per_trial_chart
+    from ui.experiment.projector import accuracy_chart, per_trial_chart
 
     cpu_s, wall_s = [], []
     for _ in range(20):
@@ -71,8 +71,8 @@ def projector_cost(exp, r):
         answers = exp.answers(rr.id)
         exp.joined()
         score = score_recognition(rr.trials, answers)
-        _accuracy_chart(score).to_dict()
-        _per_trial_chart(score).to_dict()
+        accuracy_chart(score).to_dict()
+        per_trial_chart(score).to_dict()
         cpu_s.append(time.process_time() - c)
         wall_s.append(time.perf_counter() - w)
     print(f"  projector rerun (read + score + charts, {len(answers)} answers): CPU "
