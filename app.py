@@ -80,6 +80,7 @@ st.set_page_config(page_title="One-shot learning with Siamese networks", page_ic
 runtime.setup()
 page = nav.navigation(home)
 nav.page_found_ui(page)  # first: it closes a false "Page not found" dialog
+nav.sidebar_closes_after_a_choice_ui()
 from ui import classroom  # noqa: E402 - light: TensorFlow loads with the model
 
 classroom.session_actor()  # who this session is (teacher, student, solo), for every page

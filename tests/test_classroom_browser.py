@@ -143,6 +143,48 @@ def test_a_phone_joins_draws_a_seven_with_a_finger_and_gets_a_match(browser, url
     ctx.close()
 
 
+IPAD = ("Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 "
+        "Mobile/15E148 Safari/604.1")
+
+
+@pytest.mark.parametrize("user_agent", [None, IPAD], ids=["chromium", "ipad"])
+def test_a_page_chosen_in_the_sidebar_on_a_phone_is_not_covered_by_it(browser, url, user_agent):
+    """#24 item 12: at 390 x 844 with touch, a page chosen in the sidebar is the one the next tap
+    reaches. Streamlit closes the sidebar only for a user agent it calls "mobile" (an iPhone's); a
+    tablet's (iPad) or a desktop browser's kept it open over the page, the Register page's name
+    field under it, the tap taken by the sidebar. On a wide screen it stays open beside the page."""
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True,
+                              **({"user_agent": user_agent} if user_agent else {}))
+    page = ctx.new_page()
+    page.goto(url)
+    wait_for_text(page, "Join the class", 90)
+    page.get_by_test_id("stExpandSidebarButton").tap()
+    link = page.get_by_test_id("stSidebarNavLink").filter(has_text="Register")
+    link.wait_for()
+    link.tap()
+    wait_for_text(page, "Register a new symbol")
+    field = page.get_by_label("Your name")
+    box = field.bounding_box()
+    time.sleep(1)  # the sidebar's closing transition
+    page.screenshot(path=str(ARTIFACTS / f"phone-after-choosing-register-{'ipad' if user_agent else 'chromium'}.png"))
+    page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # a finger on the field
+    page.keyboard.type("Uma")
+    assert field.input_value() == "Uma"  # the tap reached the page, not the sidebar
+    assert page.get_by_test_id("stSidebar").get_attribute("data-collapsed") == "true"
+    assert page.evaluate(OVERFLOW_JS)
+    ctx.close()
+
+    page = browser.new_page(viewport={"width": 1280, "height": 800})  # a laptop: the sidebar beside the page
+    page.goto(url)
+    wait_for_text(page, "Join the class", 90)
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Register").click()
+    wait_for_text(page, "Register a new symbol")
+    time.sleep(1)
+    assert page.get_by_test_id("stSidebar").get_attribute("data-collapsed") == "false"
+    assert page.get_by_test_id("stSidebarNavLink").filter(has_text="Draw & match").is_visible()
+    page.close()
+
+
 def test_an_open_teacher_tab_says_after_a_server_restart_that_it_is_locked(browser, real_data_dir, tmp_path):
     """#24 item 10 in the browser: the server restarts under an open teacher tab (every session
     forgotten). Streamlit reconnects and reruns the page by itself: the tab says the server
