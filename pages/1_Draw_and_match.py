@@ -59,7 +59,7 @@ def sketch_and_matches(set_name: str, owner: int | None, pen_width: int) -> None
             else:
                 st.warning(sentence)
                 st.session_state["sketch_to_register"] = image  # the Register page offers it
-                st.page_link(nav.REGISTER, label="Register this symbol", icon="➕")
+                st.page_link(nav.REGISTER, label="Register this symbol", icon=nav.icon(nav.REGISTER))
             cols = st.columns(len(result.matches))
             for col, m in zip(cols, result.matches):
                 with col:

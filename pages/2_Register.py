@@ -199,7 +199,7 @@ else:
     for i, s in enumerate(shown):
         with cols[i % 6]:
             st.image(gallery.thumbnail(s["example_id"]), width=80)
-            st.text(f"{labels[s['id']]} ({s['examples']})")
+            st.text(f"{labels[s['id']]} ({widgets.count(s['examples'], 'example')})")
 if changeable:
     with st.expander("Rename or delete"):  # never reopened or closed by a rerun: it stays as the person left it
         chosen = pick("Symbol to change", "target", on_change=unconfirm, args=("sure_delete",))

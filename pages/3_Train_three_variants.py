@@ -134,7 +134,7 @@ def finished_ui(snap: JobSnapshot):
         "comparison, so they stay near chance. The Siamese model is given the comparison for free: one "
         "tower maps both images into the same space and the distance between them is all the last "
         "layer sees, so it only has to learn an embedding in which images of the same class are close.")
-    st.page_link(nav.COMPARE, icon="↔️",
+    st.page_link(nav.COMPARE, icon=nav.icon(nav.COMPARE),
                  label="Draw two sketches and see what each of these three models says about them")
     if not snap.siamese_trained or not may_train:
         return

@@ -6,6 +6,7 @@ import streamlit as st
 from ui import evaluation, resources
 from siamese.fewshot.episodes import PROTOCOLS
 from siamese.fewshot.evaluation import confused_pairs, evaluate
+from siamese.data.datasets import alphabet_name, character_name
 from siamese.data.preprocess import to_display
 
 st.title("One-shot on never-seen alphabets")
@@ -49,10 +50,13 @@ if "evaluation" in st.session_state and st.session_state["evaluation"][0] == mat
         return to_display(ev.images[i], scale=2)
 
     st.subheader("A few episodes")
+    st.caption("First row: the support set, one drawing per character, numbered. Second row: the queries, "
+               "a new drawing of each character in the same order, marked ✓ when the nearest support is its "
+               "own character, or ✗ → n when it was taken for support number n.")
     for n, ep in enumerate(res.episodes[:3]):
-        st.text(f"Episode {n + 1} ({ev.alphabets[ev.alphabet_of_image[ep.queries[0]]]}): "
-                f"{int(ep.correct.sum())} of {len(ep.queries)} right. Support row, then queries marked ✓ or ✗.")
-        st.image([img(i) for i in ep.support[:, 0]], width=48)
+        st.text(f"Episode {n + 1} ({alphabet_name(ev.alphabets[ev.alphabet_of_image[ep.queries[0]]])}): "
+                f"{int(ep.correct.sum())} of {len(ep.queries)} queries right.")
+        st.image([img(i) for i in ep.support[:, 0]], width=48, caption=[str(k + 1) for k in range(len(ep.support))])
         st.image([img(i) for i in ep.queries], width=48,
                  caption=["✓" if ok else f"✗ → {p + 1}" for ok, p in zip(ep.correct, ep.predicted)])
 
@@ -66,10 +70,11 @@ if "evaluation" in st.session_state and st.session_state["evaluation"][0] == mat
         cols = st.columns([1, 1, 4])
         cols[0].image(img(a), width=56)
         cols[1].image(img(b), width=56)
-        cols[2].text(f"{ev.characters[true]}\n taken for {ev.characters[pred]}: {count}×")
+        cols[2].text(f"{character_name(ev.characters[true])}\ntaken for {character_name(ev.characters[pred])}, "
+                     + ("once" if count == 1 else f"{count} times"))
 
 st.subheader("Embedding map of one alphabet")
-alphabet = st.selectbox("Alphabet", list(ev.alphabets))
+alphabet = st.selectbox("Alphabet", list(ev.alphabets), format_func=alphabet_name)
 if st.button("Draw the map"):
     import altair as alt
     from sklearn.decomposition import PCA

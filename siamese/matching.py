@@ -127,17 +127,18 @@ def verdict_sentence(result: MatchResult, label=None) -> str:
             and keeps names literal).
 
     Returns:
-        One sentence, e.g. "Close to 7, but not sure: it may be new." A model without open-set
-        calibration (``confidence`` None) gets its distance and threshold instead.
+        One sentence, e.g. "Close to 7, but not sure: it may be new.", in words, its numbers in
+        :func:`verdict_details`. A model without open-set calibration (``confidence`` None, a
+        Siamese tower trained in the app) has one threshold and no measure of how sure: its
+        sentence reads as a LIKELY one does ("Probably 7: ...", "Looks new: ...").
     """
     label = label or (lambda m: m.symbol)
     best = result.best
     name = label(best)
-    if result.confidence is None:
+    if result.confidence is None:  # one threshold and nothing that says how sure: the same words, no more
         if result.verdict == Verdict.MATCH:
-            return f"Match: {name}, at distance {best.distance:.2f} (threshold {result.threshold:.2f})."
-        return (f"Looks new: the nearest reference is at distance {best.distance:.2f}, beyond the threshold "
-                f"{result.threshold:.2f}. Register it?")
+            return f"Probably {name}: it is closer than the distance at which this model calls a sketch new."
+        return f"Looks new: nothing in this set is close enough for this model (the nearest is {name}). Register it?"
     if result.verdict == Verdict.MATCH:
         runner = label(result.matches[1]) if len(result.matches) > 1 else ""  # AMBIGUOUS always has one
         return {Confidence.SURE: f"It is {name}: a symbol this set does not hold would rarely come this close.",
@@ -151,10 +152,11 @@ def verdict_sentence(result: MatchResult, label=None) -> str:
 
 
 def verdict_details(result: MatchResult) -> str:
-    """The numbers behind a calibrated verdict, in one plain sentence (no symbol names); "" for a
-    model without open-set calibration (its sentence already gives distance and threshold)."""
+    """The numbers behind a verdict, in one plain sentence (no symbol names): the distance and
+    the threshold, and for a calibrated model how many unknown and known sketches land so."""
     if result.confidence is None:
-        return ""
+        return (f"Distance to the nearest symbol {result.best.distance:.2f}; this model calls a sketch new beyond "
+                f"{result.threshold:.2f} (its own decision boundary; it has no calibration that says how sure).")
 
     def share(p):
         return "fewer than 1" if p < 0.01 else f"about {round(100 * p)}"

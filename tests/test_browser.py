@@ -78,7 +78,7 @@ def test_draw_match_register_restart(browser, real_data_dir, tmp_path):
         page.goto(url + "/register")
         body = wait_for_text(page, "Rename or delete")  # rendered after the whole list
         page.screenshot(path=str(ARTIFACTS / "after-restart.png"), full_page=True)
-        assert {"star <b> (1)", "ring (1)", "zig (1)", "plus (1)"} <= set(body.splitlines())
+        assert {"star <b> (1 example)", "ring (1 example)", "zig (1 example)", "plus (1 example)"} <= set(body.splitlines())
         assert errors == []
 
 
@@ -119,20 +119,20 @@ def test_register_double_click_and_fresh_delete_confirmations(browser, real_data
             assert page.get_by_label("Name", exact=True).input_value() == ""
             assert ink(page) == 0  # a clear canvas for the next symbol
         page.screenshot(path=str(ARTIFACTS / "register-double-click.png"), full_page=True)
-        assert {"star (1)", "ring (1)"} <= set(body.splitlines())
+        assert {"star (1 example)", "ring (1 example)"} <= set(body.splitlines())
 
         page.get_by_text("Rename or delete").click()
         delete = page.get_by_role("button", name="Delete", exact=True)
         assert delete.is_disabled()
         choose(page, "Symbol to change", "star")  # nothing is chosen until the person chooses (#24 item 3)
         assert delete.is_disabled()
-        delete_symbol(page, "star (1)", "ring (1)")
+        delete_symbol(page, "star (1 example)", "ring (1 example)")
         page.screenshot(path=str(ARTIFACTS / "after-delete.png"), full_page=True)
         assert delete.is_disabled()  # the tick was spent on "star"
         assert not page.get_by_role("checkbox", name="Yes, delete it and all its sketches").is_checked()
         delete.click(force=True, timeout=5_000)  # a click on the disabled button does nothing
         time.sleep(2)
-        assert "ring (1)" in wait_for_text(page, "ring (1)")
+        assert "ring (1 example)" in wait_for_text(page, "ring (1 example)")
         assert errors == []
 
 
@@ -185,7 +185,7 @@ def test_a_stale_tab_renames_or_deletes_nothing_and_says_so(browser, real_data_d
         tab1.keyboard.press("Tab")
         time.sleep(1)
         tab1.get_by_role("button", name="Rename").click()
-        wait_for_text(tab1, "triangle (1)")
+        wait_for_text(tab1, "triangle (1 example)")
         assert names() == ["apple", "triangle"]
 
         tab2.bring_to_front()
@@ -201,7 +201,7 @@ def test_a_stale_tab_renames_or_deletes_nothing_and_says_so(browser, real_data_d
         choose(tab2, "Symbol to change", "triangle")
         tab2.get_by_text("Yes, delete it and all its sketches").click()
         wait_for_text(tab2, "Rename or delete")
-        delete_symbol(tab1, "triangle (1)", "apple (1)")  # tab 1 deletes it first
+        delete_symbol(tab1, "triangle (1 example)", "apple (1 example)")  # tab 1 deletes it first
         assert names() == ["apple"]
         tab2.get_by_role("button", name="Delete", exact=True).click()
         body = wait_for_text(tab2, "“triangle” was deleted")

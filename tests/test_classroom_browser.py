@@ -87,13 +87,13 @@ def test_student_b_cannot_delete_student_as_symbol_and_the_teacher_can(browser, 
     teacher.screenshot(path=str(ARTIFACTS / "classroom-teacher-home.png"), full_page=True)
     teacher.get_by_role("link", name="Register").first.click()
     body = wait_for_text(teacher, "Rename or delete")
-    assert {"star · Ana (1)", "star · Ben (1)"} <= set(body.splitlines())
+    assert {"star · Ana (1 example)", "star · Ben (1 example)"} <= set(body.splitlines())
     teacher.get_by_text("Rename or delete").click()
     assert options_of(teacher, "Symbol to change") == ["star · Ana", "star · Ben"]
     open_selectbox(teacher, "Symbol to change")
     teacher.get_by_role("option", name="star · Ana").click()
     time.sleep(1)
-    delete_symbol(teacher, "star · Ana (1)", "star · Ben (1)")
+    delete_symbol(teacher, "star · Ana (1 example)", "star · Ben (1 example)")
     teacher.screenshot(path=str(ARTIFACTS / "classroom-teacher-register.png"), full_page=True)
 
     a.goto(f"{url}/register?student={token_a}")  # Ana's bookmark: still Ana, her star gone
@@ -182,6 +182,30 @@ def test_a_page_chosen_in_the_sidebar_on_a_phone_is_not_covered_by_it(browser, u
     time.sleep(1)
     assert page.get_by_test_id("stSidebar").get_attribute("data-collapsed") == "false"
     assert page.get_by_test_id("stSidebarNavLink").filter(has_text="Draw & match").is_visible()
+    page.close()
+
+
+CUT_JS = """() => Array.from(document.querySelectorAll('[data-testid=stMetricLabel]')).filter(label =>
+    [label, ...label.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1)).map(l => l.innerText)"""
+"""The labels of metrics that Streamlit draws cut (an element narrower than its text: the ellipsis)."""
+
+
+@pytest.mark.parametrize("width", [1280, 1024])
+def test_home_cuts_no_metric_label_and_every_page_icon_is_drawn(browser, url, width):
+    """#24 item 13: at 1280 px "The 20 official runs (Lake et al. 20…" was cut; the page icons were
+    emoji, empty boxes where no emoji font is installed (as here): now Material icons, each drawn
+    as an icon of Streamlit's font, and no metric label is cut at a laptop's widths."""
+    page = browser.new_page(viewport={"width": width, "height": 800})
+    page.goto(url)
+    wait_for_text(page, "Official runs, 20-way 1-shot", 90)
+    assert page.get_by_test_id("stMetric").count() == 3
+    assert page.evaluate(CUT_JS) == []
+    icons = page.get_by_test_id("stSidebarNavLink").locator("[data-testid=stIconMaterial]")
+    assert icons.count() == page.get_by_test_id("stSidebarNavLink").count() == 7
+    page.wait_for_function("Array.from(document.fonts).some(f => f.family.includes('Material Symbols') "
+                           "&& f.status === 'loaded')", timeout=30_000)  # Streamlit's icon font, no emoji font
+    assert all(box["width"] == box["height"] for box in (icons.nth(i).bounding_box() for i in range(7)))  # square
+    page.screenshot(path=str(ARTIFACTS / f"home-{width}.png"))
     page.close()
 
 

@@ -95,7 +95,7 @@ def test_two_students_stars_stay_two_owners_and_each_sees_their_own_controls(off
     register(TEACHER, "moon", "one")
     at = class_app(nav.REGISTER, {"student": tb})
     assert "The class has 3 symbols from 3 owners; 1 symbol is yours." in texts(at)
-    assert [t.value for t in at.text if t.value.endswith("(1)")] == ["star · Sam B. (1)"]
+    assert [t.value for t in at.text if t.value.endswith("(1 example)")] == ["star · Sam B. (1 example)"]
     assert at.selectbox(key="target").options == ["star · Sam B."]  # his own symbol, not Sam's
     ids = [s["id"] for s in gallery.symbols(CLASS_SYMBOLS, owner=ben.owner)]
     assert at.selectbox(key="target").value is None  # nothing chosen until he chooses (#24 item 3)
@@ -142,7 +142,7 @@ def test_the_teacher_unlocks_sees_the_join_code_and_may_change_any_symbol(offlin
     assert PASSCODE not in everything_shown(at)
     assert "passcode" not in at.session_state or at.session_state["passcode"] == ""  # not kept in the session
     at.switch_page(nav.REGISTER).run()
-    assert "star · Ana (1)" in [t.value for t in at.text]
+    assert "star · Ana (1 example)" in [t.value for t in at.text]
     at.selectbox(key="target").select(gallery.symbols(CLASS_SYMBOLS)[0]["id"]).run()
     at.checkbox(key="sure_delete").check().run()
     click(at, "Delete")

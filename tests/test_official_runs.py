@@ -95,9 +95,9 @@ def test_home_page_names_the_protocol_next_to_the_random_episodes(monkeypatch, t
     monkeypatch.setattr(keras.utils, "get_file", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
     at = app()
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["The 20 official runs (Lake et al. 2015), 20-way 1-shot"] == "95.0%"
-    assert metrics["Unseen Omniglot alphabets, 20-way 1-shot"] == "84.6%"
-    assert metrics["The Digits set, MNIST test digits (top-1)"] == "98.7%"
+    assert metrics["Official runs, 20-way 1-shot"] == "95.0%"
+    assert metrics["Unseen alphabets, 20-way 1-shot"] == "84.6%"
+    assert metrics["Digits set, MNIST test (top-1)"] == "98.7%"
     captions = "\n".join(c.value for c in at.caption)
     assert "random within-alphabet episodes 84.6% (82.2–86.7, 1,000 queries)" in captions
     assert "the official runs 380/400 = 95.0% (92.4–96.7)" in captions and "Koch et al. 2015" in captions

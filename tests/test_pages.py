@@ -1,4 +1,5 @@
 """Every page under Streamlit's AppTest (the canvas reports no image there: image_data is None)."""
+import re
 import numpy as np
 import pytest
 import streamlit as st
@@ -24,7 +25,7 @@ def test_home_without_data_says_so_and_shows_the_model(offline):
     assert "MNIST digits are not available" in body and "Omniglot is not available" in body
     assert "Class symbols: 0 symbols" in body
     labels = {m.label: m.value for m in at.metric}
-    assert labels["Unseen Omniglot alphabets, 20-way 1-shot"].endswith("%")
+    assert labels["Unseen alphabets, 20-way 1-shot"].endswith("%")
 
 
 def test_draw_page_with_no_sketch_yet(offline):
@@ -45,7 +46,7 @@ def test_register_page_lists_renames_and_deletes(offline):
     add_symbol("**bold** <i>x</i>", SHAPES["star"])
     add_symbol("ring", SHAPES["zero"])
     at = app(nav.REGISTER)
-    assert "**bold** <i>x</i> (1)" in [t.value for t in at.text]  # plain text, not rendered
+    assert "**bold** <i>x</i> (1 example)" in [t.value for t in at.text]  # plain text, not rendered
     at.selectbox(key="target").select(symbol_id("ring")).run()
     at.text_input(key="new_name").input("**bold** <i>x</i>").run()
     next(b for b in at.button if b.label == "Rename").click().run()
@@ -290,6 +291,16 @@ def test_evaluate_page_runs_an_evaluation_and_a_map(real_data_dir, monkeypatch, 
     metric = at.metric[0]
     assert metric.label == "20-way 1-shot, within-alphabet" and float(metric.value.rstrip("%")) > 50
     assert "over 200 queries" in "\n".join(c.value for c in at.caption)
+    # #24 item 13: what the marks and names under the episodes are, in words, no folder names
+    assert "or ✗ → n when it was taken for support number n" in "\n".join(c.value for c in at.caption)
+    shown = [t.value for t in at.text]
+    episodes = [t for t in shown if t.startswith("Episode ")]
+    assert len(episodes) == 3 and all(re.fullmatch(r"Episode \d \([^_/]+\): \d+ of 20 queries right\.", t)
+                                      for t in episodes), episodes
+    confused = [t for t in shown if "taken for" in t]
+    assert confused and all("/" not in t and "_" not in t and re.search(r", character \d+\ntaken for .+, "
+                                                                           r"character \d+, (once|\d+ times)$", t)
+                            for t in confused), confused
     alphabet = "Syriac_(Serto)"  # not the default (first) alphabet: the map must follow the choice
     at.selectbox[0].select(alphabet).run()
     next(b for b in at.button if b.label == "Draw the map").click().run()
@@ -355,7 +366,7 @@ def test_user_text_is_never_rendered_as_markdown(offline):
     at.text_input[0].input("www.evil.com").run()
     rendered = [m.value for m in at.markdown] + [e.value for e in at.error] + [s.value for s in at.success]
     assert not any(n in r for r in rendered for n in ("**bold**", "www.evil.com", "<img"))
-    assert {"**bold** (1)", "www.evil.com (1)", "<img src=x onerror=alert(1)> (1)"} <= {t.value for t in at.text}
+    assert {"**bold** (1 example)", "www.evil.com (1 example)", "<img src=x onerror=alert(1)> (1 example)"} <= {t.value for t in at.text}
 
 
 def test_a_failed_start_is_retried_not_remembered(offline, real_data_dir, tmp_path, monkeypatch):

@@ -55,5 +55,5 @@ def test_registered_on_server_a_matched_on_server_b(browser, real_data_dir, post
         register(on_b, "ring", SHAPES["zero"])  # and the other way round
         on_a.goto(a + "/register")
         body = wait_for_text(on_a, "Rename or delete")
-        assert {"star (1)", "ring (1)"} <= set(body.splitlines()), body
+        assert {"star (1 example)", "ring (1 example)"} <= set(body.splitlines()), body
         assert errors_a == [] and errors_b == []

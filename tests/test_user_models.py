@@ -5,7 +5,7 @@ from datetime import datetime
 
 import pytest
 
-from siamese.embedding.card import read_card, trained_at, write_card
+from siamese.embedding.card import card_path_for, model_summary, read_card, trained_at, write_card
 from siamese.embedding.matcher import DEFAULT_MODEL
 from siamese.embedding.user_models import available_models, models_dir, save_siamese_tower
 
@@ -19,6 +19,10 @@ def _user_model(stem: str, card: dict | None):
     return path
 
 
+SHIPPED = f"Shipped: {model_summary(read_card(card_path_for(DEFAULT_MODEL)))}"
+"""The shipped model's label: what its card says (tests/test_words.py)."""
+
+
 def _local(*args) -> datetime:
     return datetime(*args).astimezone()
 
@@ -30,7 +34,7 @@ def test_labels_say_when_the_card_says_the_model_was_trained():
                                                     "created": _local(2026, 11, 30, 14, 5, 7).isoformat()})
     newer = _user_model("siamese-20000101-000000", {"description": "Omniglot, 3 epochs", "threshold": 2.0,
                                                     "created": _local(2026, 12, 1, 9, 30).isoformat()})
-    assert available_models() == [("Shipped: Conv-4 trained on Omniglot", DEFAULT_MODEL),
+    assert available_models() == [(SHIPPED, DEFAULT_MODEL),
                                   ("Omniglot, 3 epochs (trained 09:30, 01/12)", newer),
                                   ("MNIST, 1 epoch (trained 14:05, 30/11)", older)]
 
@@ -48,7 +52,7 @@ def test_models_without_a_usable_card_are_not_offered():
     _user_model("siamese-20260101-000001", {"description": "no threshold"})
     broken = _user_model("siamese-20260101-000002", None)
     broken.with_suffix(".json").write_text("{not json")
-    assert available_models() == [("Shipped: Conv-4 trained on Omniglot", DEFAULT_MODEL)]
+    assert available_models() == [(SHIPPED, DEFAULT_MODEL)]
 
 
 def test_a_saved_tower_is_labelled_by_the_time_on_its_card():

@@ -24,8 +24,8 @@ def result(verdict, confidence, new_acceptance=0.0, known_rejection=0.3):
                                      "if not, register it."),
     (Verdict.NEW, Confidence.SURE, "Looks new: nothing in this set is close (the nearest is 7). Register it?"),
     (Verdict.NEW, Confidence.LIKELY, "Looks new: probably not a symbol of this set (the nearest is 7). Register it?"),
-    (Verdict.MATCH, None, "Match: 7, at distance 1.00 (threshold 2.50)."),
-    (Verdict.NEW, None, "Looks new: the nearest reference is at distance 1.00, beyond the threshold 2.50. Register it?"),
+    (Verdict.MATCH, None, "Probably 7: it is closer than the distance at which this model calls a sketch new."),
+    (Verdict.NEW, None, "Looks new: nothing in this set is close enough for this model (the nearest is 7). Register it?"),
 ])
 def test_each_verdict_says_how_sure_it_is(verdict, confidence, sentence):
     assert verdict_sentence(result(verdict, confidence)) == sentence
@@ -43,7 +43,21 @@ def test_details_give_the_two_estimates_in_words():
         "Distance to the nearest symbol 1.00; this set calls a sketch new beyond 2.50. Of 100 symbols this set does "
         "not hold, fewer than 1 would come this close; of 100 drawings of a symbol it holds, about 30 would land "
         "this far.")
-    assert verdict_details(result(Verdict.MATCH, None)) == ""
+
+
+@pytest.mark.parametrize("verdict", [Verdict.MATCH, Verdict.NEW])
+def test_a_model_without_calibration_speaks_as_the_calibrated_one_does(verdict):
+    """#24 item 13: one verdict style. A model trained in the app (one threshold, no open-set
+    calibration) said "Match: 7, at distance 0.30 (threshold 2.34)" where the shipped one says
+    "Probably 7: ...": its sentence now opens as a calibrated one of the same verdict does, holds no
+    number, and its numbers are in the details, as the calibrated one's are."""
+    calibrated = {verdict_sentence(result(verdict, c)).split(":")[0].split(",")[0] for c in Confidence
+                  if c != Confidence.AMBIGUOUS or verdict == Verdict.MATCH}
+    plain = verdict_sentence(result(verdict, None))
+    assert plain.split(":")[0] in calibrated and not any(ch.isdigit() for ch in plain.replace("7", ""))
+    assert verdict_details(result(verdict, None)) == (
+        "Distance to the nearest symbol 1.00; this model calls a sketch new beyond 2.50 (its own decision boundary; "
+        "it has no calibration that says how sure).")
 
 
 def test_literal_keeps_markdown_and_backticks_inert():

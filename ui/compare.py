@@ -6,6 +6,7 @@ import threading
 
 import streamlit as st
 
+from ui import nav
 from ui.canvas import canvas_toolbar_above, canvas_controls_ui
 from ui.train import training_job
 from ui.widgets import model_input_ui
@@ -223,7 +224,7 @@ def pair_models_ui(pair, train_page: str) -> None:
         st.info("No run of the three variants yet. " + ("A training is running on the Train page: come back when "
                 "it ends." if running else "Train them on the Train page (the Classroom preset takes about a "
                 "minute), then come back: the same two sketches go to each model."))
-        st.page_link(train_page, label="Train the three variants", icon="📈")
+        st.page_link(train_page, label="Train the three variants", icon=nav.icon(nav.TRAIN))
         return
     if pair.verdict is PairVerdict.INCOMPLETE:
         st.info("Draw on both canvases to ask the three models.")

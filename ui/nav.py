@@ -12,14 +12,22 @@ COMPARE = "pages/5_Compare_two_sketches.py"
 EXPERIMENT = "pages/6_Class_experiment.py"
 
 PAGES = {
-    DRAW: ("Draw & match", "✏️", "draw"),
-    REGISTER: ("Register", "➕", "register"),
-    TRAIN: ("Train the three variants", "📈", "train"),
-    EVALUATE: ("One-shot evaluation", "🎯", "evaluate"),
-    COMPARE: ("Compare two sketches", "↔️", "compare"),
-    EXPERIMENT: ("Class experiment", "🧪", "experiment"),
+    DRAW: ("Draw & match", ":material/draw:", "draw"),
+    REGISTER: ("Register", ":material/add_circle:", "register"),
+    TRAIN: ("Train the three variants", ":material/monitoring:", "train"),
+    EVALUATE: ("One-shot evaluation", ":material/target:", "evaluate"),
+    COMPARE: ("Compare two sketches", ":material/compare_arrows:", "compare"),
+    EXPERIMENT: ("Class experiment", ":material/science:", "experiment"),
 }
-"""page file -> (title, icon, URL path), in the navigation's order."""
+"""page file -> (title, icon, URL path), in the navigation's order. Icons are Streamlit's Material
+Symbols (a font Streamlit serves), not emoji, which show as empty boxes on a machine without an
+emoji font (#24 item 13)."""
+HOME_ICON = ":material/home:"
+
+
+def icon(page: str) -> str:
+    """The icon of a page of :data:`PAGES` (its file), for every link to it (``st.page_link``)."""
+    return PAGES[page][1]
 
 
 def navigation(home):
@@ -28,7 +36,7 @@ def navigation(home):
     Returns:
         the ``st.navigation`` object; the caller runs it (``.run()``).
     """
-    pages = [st.Page(home, title="Home", icon="🏠", default=True)]
+    pages = [st.Page(home, title="Home", icon=HOME_ICON, default=True)]
     pages += [st.Page(path, title=title, icon=icon, url_path=url) for path, (title, icon, url) in PAGES.items()]
     return st.navigation(pages)
 

@@ -21,6 +21,16 @@ def count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def metric_labels_wrap_ui(key: str) -> None:
+    """Let the labels of the metrics inside the container of ``key`` (``st.container(key=key)``)
+    wrap onto a second line where their column is narrower than the label, instead of being cut
+    ("The 20 official runs (Lake et al. 20…" at 1280 px, #24 item 13): Streamlit draws a metric's
+    label on one line, ending in an ellipsis, and ``st.metric`` has no option for it. A style for
+    Streamlit's ``st-key-<key>`` class of the container; without it the labels are cut as before."""
+    st.html(f"<style>.st-key-{key} [data-testid=stMetricLabel] .stMarkdownEllipsis, "
+            f".st-key-{key} [data-testid=stMetricLabel] .stMarkdownEllipsis p {{white-space: normal;}}</style>")
+
+
 def error_ui(summary: str, detail: str) -> None:
     """An error box with a fixed summary, and the detail (which may hold user-typed names) as
     plain text: user text never goes through Markdown, so it cannot become bold, a link or HTML."""

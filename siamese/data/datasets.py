@@ -169,6 +169,27 @@ class Omniglot:
         return self.char_alphabet[self.labels]
 
 
+APOSTROPHES = {"Ge_ez": "Ge'ez", "N_Ko": "N'Ko"}
+"""Omniglot's alphabet folders whose "_" stands for an apostrophe, which its folder names never hold."""
+
+
+def alphabet_name(folder: str) -> str:
+    """An Omniglot alphabet's name as people write it, from its folder's name: ``"Ge_ez"`` ->
+    "Ge'ez", ``"N_Ko"`` -> "N'Ko" (:data:`APOSTROPHES`), any other "_" a space
+    (``"Old_Church_Slavonic_(Cyrillic)"`` -> "Old Church Slavonic (Cyrillic)")."""
+    folder = str(folder)
+    return APOSTROPHES.get(folder, folder.replace("_", " "))
+
+
+def character_name(character: str) -> str:
+    """An Omniglot character (``Omniglot.characters``' ``"<alphabet folder>/characterNN"``) in words:
+    ``"Oriya/character03"`` -> "Oriya, character 3" (numbered from 1 within its alphabet, as in
+    Omniglot's folders)."""
+    alphabet, _, folder = str(character).rpartition("/")
+    number = folder.removeprefix("character").lstrip("0") or "0"
+    return f"{alphabet_name(alphabet)}, character {number}" if alphabet else f"character {number}"
+
+
 def load_omniglot(split: str) -> Omniglot:
     """Load one Omniglot split, preprocessed to the model's 28x28 input.
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -166,6 +167,36 @@ def threshold_of(card: Mapping) -> float:
     if threshold is None:
         threshold = read_card(card_path_for(paths.SHIPPED_MODEL)).get("threshold", 1.0)
     return float(threshold)
+
+
+def learned_from(card: Mapping) -> str:
+    """What the model was trained on, in a few words, from its card: its ``trained_on`` (written
+    by training, :func:`trained_on`: "Omniglot background alphabets and MNIST training digits"),
+    or for an older card its ``data`` up to the first parenthesis or semicolon, where the details
+    begin; "" for a card with neither. Every page that says what a model learned from takes it
+    from here (Home, the sidebar's model picker), so a new model's card changes them all."""
+    if card.get("trained_on"):
+        return str(card["trained_on"])
+    return re.split(r" \(|;", str(card.get("data") or ""), maxsplit=1)[0].strip().rstrip(",.")
+
+
+def never_trained_on(card: Mapping) -> str:
+    """What the card's ``data`` says was never used in training: its last clause that says
+    "never" (the shipped card: "evaluation alphabets, the last 10,000 MNIST training digits
+    (validation) and MNIST test digits never used in training"); "" when it says none."""
+    clauses = [c.strip().rstrip(".") for c in str(card.get("data") or "").split(";")[1:]]
+    return next((c for c in reversed(clauses) if "never" in c), "")
+
+
+def model_summary(card: Mapping) -> str:
+    """A model in a few words, from its card: "<architecture's name> trained on <learned_from>"
+    for a trained embedding's card (the shipped one: "Conv-4 trained on Omniglot background
+    alphabets and MNIST training digits"), a model trained in the app by its ``description``
+    ("MNIST Siamese tower, 1 epoch"), "a model without a card" for ``{}``."""
+    if learned_from(card):
+        name = re.split(r" \(| ->", str(card.get("architecture") or "a model"), maxsplit=1)[0].strip()
+        return f"{name} trained on {learned_from(card)}"
+    return str(card.get("description") or "a model without a card")
 
 
 def trained_at(card: Mapping) -> datetime | None:

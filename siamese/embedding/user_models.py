@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from siamese import paths
-from siamese.embedding.card import ModelLoadError, card_path_for, read_card, trained_at, tower_card, write_card
+from siamese.embedding.card import (ModelLoadError, card_path_for, model_summary, read_card, trained_at, tower_card,
+                                   write_card)
 from siamese.embedding.matcher import DEFAULT_MODEL, file_model_id
 
 
@@ -54,7 +55,9 @@ def save_siamese_tower(model, description: str, directory: Path | None = None) -
 def available_models() -> list[tuple[str, Path]]:
     """``[(label, path)]``: the shipped model first, then models trained in the app, newest first.
 
-    A label reads "<description> (trained HH:MM, DD/MM)", local time, from the card's ``created``;
+    The shipped model's label says what its card says it is and was trained on
+    (:func:`siamese.embedding.card.model_summary`, as the Home page does); another's reads
+    "<description> (trained HH:MM, DD/MM)", local time, from the card's ``created``;
     a card written before that field existed falls back to the model file's modification time.
     Models without a card, or with a broken one or one without a threshold, are not offered.
     """
@@ -69,5 +72,9 @@ def available_models() -> list[tuple[str, Path]]:
         when = trained_at(card) or datetime.fromtimestamp(path.stat().st_mtime).astimezone()
         found.append((when, path, str(card.get("description", ""))))
     found.sort(key=lambda f: (f[0], f[1].name), reverse=True)
-    return [("Shipped: Conv-4 trained on Omniglot", DEFAULT_MODEL)] + [
+    try:
+        shipped = f"Shipped: {model_summary(read_card(card_path_for(DEFAULT_MODEL)))}"  # the card's words
+    except ModelLoadError:
+        shipped = "Shipped model"
+    return [(shipped, DEFAULT_MODEL)] + [
         (f"{desc} (trained {when:%H:%M, %d/%m})", path) for when, path, desc in found]

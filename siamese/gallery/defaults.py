@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from siamese import paths
-from siamese.data.datasets import DatasetError, load_mnist, omniglot_path
+from siamese.data.datasets import APOSTROPHES, DatasetError, alphabet_name, load_mnist, omniglot_path
 from siamese.gallery.schema import DIGITS, OMNIGLOT_PREFIX
 from siamese.gallery.gallery import Gallery, SetKind
 from siamese.data.codec import stored_input, thumbnail_png
@@ -230,6 +230,16 @@ def add_default_set(gallery: Gallery, set_name: str, kind: SetKind, items, match
     gallery.add_set_bulk(set_name, kind, items, embeddings, replace=replace)
 
 
+def rename_old_alphabet_sets(gallery: Gallery) -> None:
+    """Sets built by a release that named an alphabet by its folder, "_" as a space ("Omniglot:
+    Ge ez"), get the alphabet's name (:func:`siamese.data.datasets.alphabet_name`: "Omniglot:
+    Ge'ez"), keeping everything they hold, so no set is built twice nor left orphaned."""
+    for folder in APOSTROPHES:
+        old = OMNIGLOT_PREFIX + folder.replace("_", " ")
+        if gallery.has_set(old):  # a read: most starts write nothing
+            gallery.rename_default_set(old, OMNIGLOT_PREFIX + alphabet_name(folder))
+
+
 def seed_default_sets(gallery: Gallery, matcher=None) -> list[str]:
     """Create the default sets that are missing, and rebuild a Digits set of an older version
     (users' sets are never touched); safe to call from several processes at once.
@@ -239,6 +249,7 @@ def seed_default_sets(gallery: Gallery, matcher=None) -> list[str]:
         Never raises for a missing dataset: the app must start without data.
     """
     version = digits_version()
+    rename_old_alphabet_sets(gallery)
     if gallery.get_meta(SEEDED_KEY) == "done" and gallery.get_meta(DIGITS_KEY) == version:
         return []
     problems = []
@@ -250,7 +261,7 @@ def seed_default_sets(gallery: Gallery, matcher=None) -> list[str]:
         problems.append(f"MNIST digits are not available: {exc}")
     try:
         for alphabet, items in omniglot_items().items():
-            add_default_set(gallery, OMNIGLOT_PREFIX + alphabet.replace("_", " "), SetKind.OMNIGLOT, items, matcher)
+            add_default_set(gallery, OMNIGLOT_PREFIX + alphabet_name(alphabet), SetKind.OMNIGLOT, items, matcher)
     except Exception as exc:
         problems.append(f"Omniglot is not available: {exc}")
     if not problems:

@@ -169,6 +169,25 @@ class SetRows:
                 raise GalleryError("The reference sets built from the datasets cannot be deleted.")
             con.execute("DELETE FROM ref_sets WHERE name = ?", (set_name,))
 
+    def rename_default_set(self, old: str, new: str) -> bool:
+        """Give a default set (built from a dataset, never a user's) a new name, keeping its id,
+        symbols, examples and embeddings: a name written differently by an older release
+        ("Omniglot: Ge ez" is "Omniglot: Ge'ez") is renamed instead of built again beside it.
+        Not a user's action: the server calls it while it builds the default sets.
+
+        Returns:
+            True if renamed now; False when there is no default set ``old`` or a set ``new``
+            exists already (nothing changed).
+        """
+        with self._write() as con:
+            row = con.execute("SELECT kind FROM ref_sets WHERE name = ?", (old,)).fetchone()
+            if row is None or row[0] == SetKind.USER or old == new:
+                return False
+            if con.execute("SELECT 1 FROM ref_sets WHERE name = ?", (new,)).fetchone() is not None:
+                return False
+            con.execute("UPDATE ref_sets SET name = ?, revision = revision + 1 WHERE name = ?", (new, old))
+        return True
+
     def get_meta(self, key: str):
         """The value stored under ``key`` (text), or None."""
         with self._connect() as con:

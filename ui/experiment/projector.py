@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from siamese.data.datasets import alphabet_name
 from siamese.experiment import (LAKE_PEOPLE_ACCURACY, Experiment, RoundKind, RoundState, rescore_k_shot,
                                 score_drawings, score_recognition)
 from ui import resources, widgets
@@ -64,7 +65,7 @@ def recognition_results(r, answers, students: int) -> None:
               help=f"95% interval {100 * score.ci[0]:.0f}–{100 * score.ci[1]:.0f}%")
     c3.metric("Model", f"{100 * score.model_accuracy:.0f}%",
               help=f"95% interval {100 * score.model_ci[0]:.0f}–{100 * score.model_ci[1]:.0f}%")
-    st.caption(f"{r.size} trials, {r.way}-way, {r.alphabet}. Class 95% interval "
+    st.caption(f"{r.size} trials, {r.way}-way, {alphabet_name(r.alphabet)}. Class 95% interval "
                f"{100 * score.ci[0]:.0f}–{100 * score.ci[1]:.0f}%, model {100 * score.model_ci[0]:.0f}–"
                f"{100 * score.model_ci[1]:.0f}% (Wilson). Dashed line: people on the official runs, 95.5%.")
     st.altair_chart(accuracy_chart(score), width="stretch")

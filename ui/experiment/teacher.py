@@ -7,6 +7,7 @@ import random
 import streamlit as st
 
 from siamese.classroom import PermissionDenied
+from siamese.data.datasets import alphabet_name
 from siamese.experiment import RoundKind, RoundState
 from siamese.gallery.errors import GalleryError
 from ui import classroom, resources, widgets
@@ -61,6 +62,7 @@ def teacher_view() -> None:
         else:
             with st.form("exp_round1"):
                 alphabet = st.selectbox("Alphabet", [MIXED] + [str(a) for a in ev.alphabets],
+                                        format_func=alphabet_name,
                                         help="Mixed: every trial from its own evaluation alphabet.")
                 way = st.radio("Candidates per trial (K-way)", list(WAYS), index=1, horizontal=True)
                 n = st.number_input("Trials", 1, 40, 10)
