@@ -9,8 +9,7 @@ from enum import StrEnum
 import numpy as np
 
 from siamese.classroom import Actor
-from siamese.gallery.schema import DIGITS
-from siamese.gallery.gallery import Gallery, SetKind
+from siamese.gallery.gallery import Gallery
 from siamese.gallery.errors import GalleryError
 from siamese.data.codec import stored_input, thumbnail_png
 from siamese.search.index import ReferenceIndex, References, embed_for_storage, top_symbols
@@ -107,7 +106,7 @@ def match_sketch(image, index: ReferenceIndex, set_name: str, matcher: Matcher, 
     if calibration is None:  # a model without open-set calibration: its single threshold
         verdict = Verdict.MATCH if matches[0].distance <= matcher.threshold else Verdict.NEW
         return MatchResult(verdict, x, matches, matcher.threshold, embedding=query, references=refs)
-    calibration = calibration.for_kind(SetKind.DIGITS if set_name == DIGITS else None)
+    calibration = calibration.for_kind(refs.kind)
     novelty = novelty_of(refs, matcher, calibration)
     d1 = matches[0].distance
     match, confidence = judge(d1, matches[1].distance if len(matches) > 1 else None, novelty)

@@ -133,3 +133,28 @@ def test_an_imported_set_shows_in_the_very_next_references_call(gallery, index):
     gallery.delete_set("Class", actor=SOLO)
     bulk(gallery, "Class", [("new", image(2), b"p")], m)
     assert list(index.references("Class", m).symbols) == ["new"]
+
+
+def test_references_carry_their_kind_and_what_is_derived_from_them_once_per_revision(gallery, index):
+    """Each version of a set computes what is derived from it once (its "looks new" rule, the Draw
+    page's map); a write makes a new version, which computes afresh; "only mine" is its own."""
+    m = FakeMatcher()
+    bulk(gallery, "Shapes", [("a", image(1), b"png"), ("b", image(2), b"png")], m)
+    refs = index.references("Shapes", m)
+    assert refs.kind == SetKind.USER and index.references(CLASS_SYMBOLS, m).kind == SetKind.USER
+    calls = []
+    make = lambda: calls.append(1) or object()  # noqa: E731
+    first = refs.derived("rule", make)
+    assert refs.derived("rule", make) is first and len(calls) == 1
+    assert index.references("Shapes", m).derived("rule", make) is first and len(calls) == 1  # the cached object
+    mine = refs.of_owner(SOLO.owner)
+    assert mine.kind == refs.kind and mine.derived("rule", make) is not first and len(calls) == 2
+    gallery.add_example("Shapes", "c", image(3), b"png", emb(m, image(3)), actor=SOLO)
+    assert index.references("Shapes", m).derived("rule", make) is not first and len(calls) == 3
+
+
+def test_a_set_kind_is_read_from_the_gallery(gallery):
+    gallery.add_set_bulk("Pen digits", SetKind.DIGITS, [("1", image(1), b"png")])
+    assert gallery.kind("Pen digits") is SetKind.DIGITS and gallery.kind(CLASS_SYMBOLS) is SetKind.USER
+    with pytest.raises(GalleryError, match="no reference set called 'Nope'"):
+        gallery.kind("Nope")

@@ -131,3 +131,32 @@ def test_register_sketch_duplicate_name_changes_nothing(gallery):
     with pytest.raises(GalleryError, match="already has a symbol"):
         register_sketch(sketch(SHAPES["zero"]), gallery, CLASS_SYMBOLS, "star", FakeMatcher(), actor=SOLO)
     assert [(s["name"], s["examples"]) for s in gallery.symbols(CLASS_SYMBOLS)] == [("star", 1)]
+
+
+def test_the_open_set_rule_follows_the_kind_the_set_was_made_as_not_its_name(gallery, index):
+    """A set made as digits gets the card's digits rule whatever it is called; a user's set called
+    "Digits" gets the general one (the rule was once chosen by the set's name)."""
+    from helpers import FakeMatcher
+
+    from siamese.data.codec import thumbnail_png
+    from siamese.data.preprocess import to_model_input
+    from siamese.gallery.gallery import SetKind
+    from siamese.search.openset import NoveltyCalibration, pool_embeddings, set_novelty
+
+    fake = FakeMatcher()
+    fake.card = {"open_set": {"same_quantiles": [0.0, 400.0], "pool_correction": 1.0, "sure": 0.01, "likely": 0.05,
+                              "ambiguity": 1.1, "kind_quantiles": {"digits": [0.0, 2.0]}}}
+    items = [(name, to_model_input(sketch(SHAPES[shape])), thumbnail_png(np.zeros((8, 8), np.uint8)))
+             for name, shape in (("seven", "seven"), ("zero", "zero"), ("one", "one"))]
+    gallery.add_set_bulk("Pen digits", SetKind.DIGITS, items)
+    gallery.add_set_bulk(DIGITS, SetKind.USER, items)
+    calibration = NoveltyCalibration.from_card(fake.card)
+    query = sketch(jitter(SHAPES["seven"]), width=12)
+    thresholds = {}
+    for set_name, kind in (("Pen digits", SetKind.DIGITS), (DIGITS, SetKind.USER)):
+        refs = index.references(set_name, fake)
+        assert refs.kind == kind
+        expected = set_novelty(pool_embeddings(fake), refs.embeddings, calibration.for_kind(refs.kind), refs.sq_norms)
+        thresholds[set_name] = match_sketch(query, index, set_name, fake).threshold
+        assert thresholds[set_name] == expected.threshold
+    assert thresholds["Pen digits"] != thresholds[DIGITS]

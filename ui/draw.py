@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,17 +90,12 @@ def _png_bytes(image) -> bytes:
     return buf.getvalue()
 
 
-_maps: dict = {}
-
-
-_maps_lock = threading.Lock()
-
-
 def _set_map(refs, set_name: str, gallery: Gallery, labels_by_owner: bool):
     """The embedding map of one version of a set (:func:`siamese.search.embedding_map.fit_map`) with its
-    chart data, computed once per :class:`siamese.search.index.References` object, which the index keeps
-    one of per (set id, revision, model id, owner): every session and rerun draws the same points,
-    no rerun converts them again, and asking costs no database query. Only the last 16 are kept.
+    chart data, computed once per :class:`siamese.search.index.References` object and kept on it
+    (:meth:`~siamese.search.index.References.derived`); the index keeps one per (set id, revision,
+    model id, owner): every session and rerun draws the same points, no rerun converts them again,
+    and asking costs no database query. An old revision's map goes with its references.
 
     Returns:
         ``(EmbeddingMap, {example id: row}, datasets, spec)``: ``datasets`` maps "refs" (one row
@@ -109,18 +103,15 @@ def _set_map(refs, set_name: str, gallery: Gallery, labels_by_owner: bool):
         per symbol, at its reference nearest the symbol's centre on the map) to Arrow IPC bytes, as
         ``st.vega_lite_chart`` sends them; ``spec`` is :func:`embedding_map_spec`'s pair.
     """
-    import weakref
+    return refs.derived(("map", labels_by_owner), lambda: _make_set_map(refs, set_name, gallery, labels_by_owner))
 
+
+def _make_set_map(refs, set_name: str, gallery: Gallery, labels_by_owner: bool):
     import pandas as pd
     from streamlit import dataframe_util
 
     from siamese.search.embedding_map import fit_map
 
-    key = (id(refs), labels_by_owner)
-    with _maps_lock:
-        ref, made = _maps.get(key, (None, None))
-    if ref is not None and ref() is refs:
-        return made
     emap = fit_map(refs.embeddings)
     inputs = {e.id: e.model_input for e in gallery.examples(set_name)}
     from siamese.gallery.names import symbol_label as label
@@ -135,12 +126,7 @@ def _set_map(refs, set_name: str, gallery: Gallery, labels_by_owner: bool):
     datasets = {name: dataframe_util.convert_anything_to_arrow_bytes(df) for name, df in
                 (("refs", rows), ("labels", labels.reset_index(drop=True)))}
     spec = embedding_map_spec(emap.points, len(set(refs.symbol_ids.tolist())))
-    made = emap, {int(i): r for r, i in enumerate(refs.example_ids.tolist())}, datasets, spec
-    with _maps_lock:
-        while len(_maps) >= 16:
-            del _maps[next(iter(_maps))]
-        _maps[key] = (weakref.ref(refs), made)
-    return made
+    return emap, {int(i): r for r, i in enumerate(refs.example_ids.tolist())}, datasets, spec
 
 
 MAP_PAD = 0.15

@@ -96,6 +96,18 @@ class SetRows:
         with self._connect() as con:
             return con.execute("SELECT 1 FROM ref_sets WHERE name = ?", (set_name,)).fetchone() is not None
 
+    def kind(self, set_name: str) -> SetKind:
+        """What a set holds (:class:`SetKind`), as stored when it was made.
+
+        Raises:
+            GalleryError: unknown set.
+        """
+        with self._connect() as con:
+            row = con.execute("SELECT kind FROM ref_sets WHERE name = ?", (set_name,)).fetchone()
+        if row is None:
+            raise GalleryError(f"There is no reference set called {set_name!r}.")
+        return SetKind(row[0])
+
     def revision(self, set_name: str) -> tuple[int, int]:
         """``(set id, revision)`` of a set. Ids are never reused and every write to a set bumps its
         revision, so the pair names one version of its contents (caches are keyed by it).

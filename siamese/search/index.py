@@ -28,7 +28,13 @@ class References:
         sq_norms: ``(m,) float32`` squared Euclidean norm of each embedding, computed once here
         so that ranking a query reads the matrix once (see :func:`nearest`);
         symbol_ids: ``(m,) int64`` each example's symbol (two owners may name a symbol alike);
-        owners: ``(m,) int64`` and owner_names ``(m,)``: each example's symbol's owner.
+        owners: ``(m,) int64`` and owner_names ``(m,)``: each example's symbol's owner;
+        kind: the set's :class:`~siamese.gallery.sets.SetKind` as the gallery stores it (it decides
+        which open-set rule applies, :meth:`siamese.search.openset.NoveltyCalibration.for_kind`);
+        None for references built by hand (benchmarks, tests).
+
+    What is computed from one version of a set (its "looks new" rule, the Draw page's map) is kept
+    on the object (:meth:`derived`), which the index keeps one of per set revision.
     """
     example_ids: np.ndarray
     symbols: np.ndarray
@@ -37,6 +43,9 @@ class References:
     symbol_ids: np.ndarray = field(default=None)
     owners: np.ndarray = field(default=None)
     owner_names: np.ndarray = field(default=None)
+    kind: str | None = None
+    _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _derived_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if self.sq_norms is None:
@@ -50,10 +59,25 @@ class References:
             self.owner_names = np.full(m, "", dtype=object)
 
     def of_owner(self, owner: int) -> References:
-        """The examples of one owner's symbols only ("only mine")."""
+        """The examples of one owner's symbols only ("only mine"), of the same kind; nothing derived
+        from the whole set is carried over."""
         keep = np.flatnonzero(self.owners == owner)
         return References(self.example_ids[keep], self.symbols[keep], np.ascontiguousarray(self.embeddings[keep]),
-                          self.sq_norms[keep], self.symbol_ids[keep], self.owners[keep], self.owner_names[keep])
+                          self.sq_norms[keep], self.symbol_ids[keep], self.owners[keep], self.owner_names[keep],
+                          self.kind)
+
+    def derived(self, key, make):
+        """What is computed from these references, once: ``make()`` on the first call with ``key``
+        (any hashable), the same object on every later one. It lives as long as this object does:
+        the index keeps one per (set id, revision, model id, owner), so a new revision computes
+        afresh and nothing derived can be stale. Two threads asking at once may both compute;
+        both get the value stored first."""
+        with self._derived_lock:
+            if key in self._derived:
+                return self._derived[key]
+        value = make()
+        with self._derived_lock:
+            return self._derived.setdefault(key, value)
 
 
 def top_symbols(query: np.ndarray, embeddings: np.ndarray, symbols: np.ndarray, k: int = 5,
@@ -129,6 +153,7 @@ class ReferenceIndex:
         return refs
 
     def _load(self, set_name: str, matcher) -> References:
+        kind = self.gallery.kind(set_name)
         rows = self.gallery.examples(set_name, matcher.model_id)
         missing = [i for i, r in enumerate(rows) if r.vector is None]
         computed = {}
@@ -142,4 +167,4 @@ class ReferenceIndex:
         return References(np.array([r.id for r in rows], np.int64), np.array([r.symbol for r in rows], dtype=object),
                           np.ascontiguousarray(matrix), symbol_ids=np.array([r.symbol_id for r in rows], np.int64),
                           owners=np.array([r.owner for r in rows], np.int64),
-                          owner_names=np.array([r.owner_name for r in rows], dtype=object))
+                          owner_names=np.array([r.owner_name for r in rows], dtype=object), kind=str(kind))

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import functools
 import threading
-import weakref
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -195,22 +194,13 @@ def pool_embeddings(matcher) -> np.ndarray:
         return _pool_embeddings[matcher.model_id]
 
 
-_by_set: dict = {}
-_by_set_lock = threading.Lock()
-
-
 def novelty_of(references, matcher, calibration: NoveltyCalibration) -> SetNovelty:
-    """:func:`set_novelty` of a :class:`siamese.search.index.References`, computed once per object: the
-    index keeps one object per set revision (and owner), so a new revision is recalibrated and the
-    old entry goes with its object."""
-    key = (id(references), matcher.model_id)
-    with _by_set_lock:
-        hit = _by_set.get(key)
-        if hit is not None and hit[0]() is references:
-            return hit[1]
-    novelty = set_novelty(pool_embeddings(matcher), references.embeddings, calibration, references.sq_norms)
-    with _by_set_lock:
-        for k in [k for k, (ref, _) in _by_set.items() if ref() is None]:
-            del _by_set[k]
-        _by_set[key] = (weakref.ref(references), novelty)
-    return novelty
+    """:func:`set_novelty` of a :class:`siamese.search.index.References`, computed once per object and
+    kept on it (:meth:`~siamese.search.index.References.derived`): the index keeps one object per set
+    revision (and owner), so a new revision is recalibrated and the old rule goes with its object.
+
+    Arguments:
+        calibration: the model's, for the set's kind (``calibration.for_kind(references.kind)``).
+    """
+    return references.derived(("novelty", matcher.model_id), lambda: set_novelty(
+        pool_embeddings(matcher), references.embeddings, calibration, references.sq_norms))
