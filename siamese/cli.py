@@ -66,9 +66,7 @@ def cmd_train(args) -> None:
     bar.close()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.stem + ".tmp.keras")
-    model.save(tmp)
-    tmp.replace(out)  # atomic: never a half-written model file
+    paths.atomic_write(out, model.save)  # never a half-written model file
     command = "python -m siamese " + " ".join(sys.argv[1:]) if args.command_line is None else args.command_line
     card = trained_embedding_card(model, out, bg, cfg, history, seed=args.seed, command=command, machine=args.machine,
                                   log=lambda line: print(line, file=sys.stderr))
@@ -213,9 +211,7 @@ def cmd_digit_references(args) -> None:
                    "method": "medoids of k-means clusters of each digit's embeddings, drawn as canvas sketches",
                    "references": pen}}
     path = Path(args.out or DIGIT_REFERENCES_FILE)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(out) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    paths.atomic_write_text(path, json.dumps(out) + "\n")
     print(f"wrote {path}")
     measured = digits_set_accuracy(matcher.embed_inputs, path)
     print(f"Digits set top-1 on the {measured['queries']:,} MNIST test digits: {100 * measured['top1']:.2f}% "
@@ -241,7 +237,7 @@ def cmd_calibrate_openset(args) -> None:
                                                    f"{100 * r['unseen_match']:.1f}% never-seen matched"
                                                    for k, r in rows.items()))
     print(f"chosen: {section['pool_correction']}")
-    np.savez_compressed(POOL_FILE, inputs=pool)
+    paths.atomic_write(POOL_FILE, lambda tmp: np.savez_compressed(tmp, inputs=pool))
     add_to_card(_card_path(args), {"open_set": section})
     print(f"wrote {POOL_FILE} and the open_set section of {_card_path(args)}", file=sys.stderr)
 

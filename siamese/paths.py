@@ -15,8 +15,16 @@ database in PostgreSQL, shared by several app servers; unset, it is the SQLite f
 ``SIAMESE_HOME`` (:func:`database_url`).
 
 The shipped model, ``assets/embedding.keras``, lives with the code (:data:`SHIPPED_MODEL`).
+
+Every file the project writes whole (a model, its card, a cache, the last training run) is written
+with :func:`atomic_write` (or ``atomic_write_bytes``/``atomic_write_text``): readers see the old
+file or the new one, never half of one. Datasets are fetched by :func:`siamese.data.datasets.fetch_file`.
 """
+from __future__ import annotations
+
 import os
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -50,3 +58,42 @@ def database_url() -> str | None:
     """``SIAMESE_DATABASE_URL`` (the gallery database, e.g. ``postgresql://user@host:5432/siamese``),
     or None when unset or blank: the SQLite file under :func:`home_dir`. Read on every call."""
     return os.environ.get("SIAMESE_DATABASE_URL", "").strip() or None
+
+
+def atomic_write(path, write: Callable[[Path], object]) -> Path:
+    """Write a file whole or not at all: ``write(tmp)`` writes a temporary file next to ``path``
+    (same directory, so the rename stays on one file system), which then replaces ``path`` with
+    ``os.replace`` (atomic on POSIX and Windows). The temporary name is unique
+    (``.<stem>.<8 hex>.tmp<suffix>``: two writers never share one; the suffix is kept for writers that
+    go by it, such as Keras's ``model.save`` and ``np.savez``).
+
+    Arguments:
+        path: the file to write; its directory must exist.
+        write: called once with the temporary path.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        whatever ``write`` or the rename raises (OSError: no such directory, disk full); the old
+        file, if any, is then left as it was and the temporary file is removed.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """:func:`atomic_write` of ``data``."""
+    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+
+def atomic_write_text(path, text: str) -> Path:
+    """:func:`atomic_write` of ``text`` as UTF-8."""
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

@@ -55,8 +55,19 @@ class DatasetError(RuntimeError):
     """A dataset file is missing, cannot be fetched, or fails its content check."""
 
 
-def _fetch(subdir: str, fname: str, url: str, file_hash: str, check) -> Path:
-    """Return the checked local path of a dataset file, downloading it if absent."""
+def fetch_file(subdir: str, fname: str, url: str, file_hash: str, check) -> Path:
+    """The checked local path of a dataset file: ``<data dir>/<subdir>/<fname>``
+    (:func:`siamese.paths.data_dir`), fetched with ``keras.utils.get_file`` into the same place when
+    absent (``file_hash``: its sha256 or md5, checked by Keras). The one place a dataset is fetched.
+
+    Arguments:
+        check: called with the local path, present or just fetched; raises :class:`DatasetError`
+            when the content is not what it should be.
+
+    Raises:
+        DatasetError: absent and not fetchable (offline, HTTP error, hash mismatch, read-only data
+            directory; the message says where to put the file by hand), or refused by ``check``.
+    """
     local = paths.data_dir() / subdir / fname
     if local.exists():
         check(local)
@@ -95,7 +106,7 @@ def _check_mnist(path: Path) -> None:
 
 def mnist_path() -> Path:
     """Path of the checked ``mnist.npz``. Raises :class:`DatasetError`."""
-    return _fetch("mnist", "mnist.npz", MNIST_URL, MNIST_SHA256, _check_mnist)
+    return fetch_file("mnist", "mnist.npz", MNIST_URL, MNIST_SHA256, _check_mnist)
 
 
 def load_mnist():
@@ -138,7 +149,7 @@ def omniglot_path(split: str) -> Path:
     if split not in OMNIGLOT_COUNTS:
         raise ValueError(f"split must be 'background' or 'evaluation', not {split!r}")
     name = f"images_{split}"
-    return _fetch("omniglot", name + ".zip", OMNIGLOT_URL.format(name=name), OMNIGLOT_MD5[name],
+    return fetch_file("omniglot", name + ".zip", OMNIGLOT_URL.format(name=name), OMNIGLOT_MD5[name],
                   lambda p: _omniglot_members(p, split))
 
 
@@ -225,10 +236,9 @@ def load_omniglot(split: str) -> Omniglot:
     data = Omniglot(images=images, labels=labels.astype(np.int32), drawers=drawers,
                     characters=characters, char_alphabet=char_alphabet.astype(np.int32),
                     alphabets=alphabets, split=split)
-    tmp = cache.with_suffix(".tmp.npz")
-    np.savez(tmp, images=data.images, labels=data.labels, drawers=data.drawers,
-             characters=data.characters, char_alphabet=data.char_alphabet, alphabets=data.alphabets)
-    tmp.replace(cache)  # atomic: a killed process never leaves a half-written cache
+    paths.atomic_write(cache, lambda tmp: np.savez(  # a killed process never leaves a half-written cache
+        tmp, images=data.images, labels=data.labels, drawers=data.drawers, characters=data.characters,
+        char_alphabet=data.char_alphabet, alphabets=data.alphabets))
     return data
 
 

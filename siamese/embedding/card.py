@@ -11,10 +11,8 @@ made in :mod:`siamese.measure.report`.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -132,13 +130,7 @@ def write_card(path, card: Mapping) -> None:
     """
     path = Path(path)
     text = json.dumps(card, indent=2) + "\n"  # before touching the disk: a bad field writes nothing
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp.json")  # unique: writers never share one
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    paths.atomic_write_text(path, text)
 
 
 def add_to_card(path, fields: Mapping) -> ModelCard:

@@ -1,7 +1,6 @@
 """Models trained in the app, saved next to (never over) the shipped one, for the Draw page."""
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 
@@ -45,9 +44,7 @@ def save_siamese_tower(model, description: str, directory: Path | None = None) -
     now = datetime.now().astimezone()
     stem = now.strftime("siamese-%Y%m%d-%H%M%S")
     path = directory / f"{stem}.keras"
-    tmp = directory / f".{stem}.tmp.keras"
-    model.get_layer("shared_tower").save(tmp)
-    os.replace(tmp, path)  # atomic: never a half-written model file
+    paths.atomic_write(path, model.get_layer("shared_tower").save)  # never a half-written model file
     write_card(card_path_for(path), tower_card(path, file_model_id(path), description, -b / w, now))
     return path
 

@@ -4,8 +4,6 @@ Compare page (:func:`same_probabilities`), even after a restart."""
 from __future__ import annotations
 
 import json
-import os
-import uuid
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -83,14 +81,7 @@ def save_run(result: Comparison, settings: PairTrainingSettings, path: Path | No
             "finished": datetime.now().astimezone().isoformat(timespec="seconds"), "stopped": bool(stopped),
             "variants": keys, "val_pair_accuracy": accuracy}
     arrays = {f"{k}/{i}": np.asarray(w) for k in keys for i, w in enumerate(weights[k])}
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp.npz")  # unique: writers never share one
-    try:
-        np.savez(tmp, meta=np.array(json.dumps(meta)), **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return paths.atomic_write(path, lambda tmp: np.savez(tmp, meta=np.array(json.dumps(meta)), **arrays))
 
 
 def load_run(path: Path | None = None) -> SavedRun | None:

@@ -27,8 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from siamese import paths
-from siamese.data.datasets import DatasetError
+from siamese.data.datasets import DatasetError, fetch_file
 from siamese.fewshot.evaluation import wilson_interval
 from siamese.data.preprocess import to_model_input
 from siamese.distance import squared_distances
@@ -118,20 +117,7 @@ def all_runs_path() -> Path:
     Raises:
         DatasetError: missing and not downloadable, or incomplete.
     """
-    local = paths.data_dir() / "omniglot" / "all_runs.zip"
-    if not local.exists():
-        import keras  # deferred: importing Keras costs seconds
-
-        try:
-            local = Path(keras.utils.get_file("all_runs.zip", origin=ALL_RUNS_URL, file_hash=ALL_RUNS_SHA256,
-                                              cache_dir=str(paths.data_dir()), cache_subdir="omniglot"))
-        except Exception as exc:  # offline, HTTP error, hash mismatch, read-only directory
-            raise DatasetError(
-                f"Could not fetch all_runs.zip from {ALL_RUNS_URL} ({type(exc).__name__}: {exc}). Download it by "
-                f"hand and put it at {local} (or set SIAMESE_DATA_DIR to a directory holding omniglot/all_runs.zip)."
-            ) from exc
-    _check(local)
-    return local
+    return fetch_file("omniglot", "all_runs.zip", ALL_RUNS_URL, ALL_RUNS_SHA256, _check)
 
 
 def _image(zf: zipfile.ZipFile, name: str) -> np.ndarray:
