@@ -83,18 +83,61 @@ def emb(matcher, x):
     return model_id, vectors[0]
 
 
-def app(page=None):
+def app(page=None, query=None, passcode=None, state=None):
+    """The app as AppTest runs it, with fresh caches (each test gets its own SIAMESE_HOME): opened at
+    ``page``, with a teacher ``passcode`` in Streamlit's secrets (None: solo mode), ``query``
+    parameters in the URL, and ``state`` put in the session state before the page's first run."""
     from ui import resources
-    st.cache_resource.clear()  # each test gets its own SIAMESE_HOME
+    st.cache_resource.clear()
     st.cache_data.clear()
     resources._failures.clear()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    if passcode is not None:
+        at.secrets["teacher_passcode"] = passcode
+    at.query_params.update(query or {})
     at.run()
     if page:
         at.switch_page(page)
+        for key, value in (state or {}).items():
+            at.session_state[key] = value
         at.run()
     assert not at.exception, at.exception
     return at
+
+
+PASSCODE = "owl-42 secret"
+"""The teacher passcode of :func:`class_app`."""
+
+
+def class_app(page=None, query=None, passcode=PASSCODE):
+    """:func:`app` in classroom mode: a teacher passcode configured (None: solo mode)."""
+    return app(page, query=query, passcode=passcode)
+
+
+def everything_shown(at) -> str:
+    """Every string the page shows, widgets' labels and values included."""
+    parts = [texts(at)] + [c.value for c in at.caption] + [c.value for c in at.code]
+    for kind in ("text_input", "button", "selectbox", "radio", "checkbox"):
+        for w in getattr(at, kind):
+            parts += [str(w.label), str(getattr(w, "value", "")), " ".join(map(str, getattr(w, "options", [])))]
+    return "\n".join(parts)
+
+
+def click(at, label):
+    """Press the button labelled ``label`` and rerun."""
+    return next(b for b in at.button if b.label == label).click().run()
+
+
+def join(at, name):
+    """Join the class under ``name`` (the join form)."""
+    at.text_input(key="join_name").input(name)  # a form: sent with its button
+    return click(at, "Join")
+
+
+def unlock(at, passcode=PASSCODE):
+    """Unlock the teacher's controls with ``passcode``."""
+    at.text_input(key="passcode").input(passcode)
+    return click(at, "Unlock")
 
 
 def texts(at):

@@ -2,60 +2,14 @@
 identity in the URL, what each role sees and may do on the pages, and bad input (names, tokens,
 passcodes) with a clear message and nothing leaked."""
 import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
 
-from helpers import ROOT, SHAPES, sketch
+from helpers import SHAPES, sketch
 from siamese.classroom import TEACHER
 from siamese.gallery.schema import CLASS_SYMBOLS
 from siamese.gallery.gallery import Gallery
 from siamese.matching import register_sketch
-from helpers import texts
+from helpers import PASSCODE, class_app, click, everything_shown, join, texts, unlock
 from ui import nav
-
-PASSCODE = "owl-42 secret"
-
-
-def class_app(page=None, query=None, passcode=PASSCODE):
-    """The app with a teacher passcode in Streamlit's secrets (None: solo mode), opened at ``page``
-    with ``query`` parameters in the URL."""
-    from ui import resources
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    resources._failures.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    if passcode is not None:
-        at.secrets["teacher_passcode"] = passcode
-    at.query_params.update(query or {})
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def everything_shown(at) -> str:
-    """Every string the page shows, widgets' labels and values included."""
-    parts = [texts(at)] + [c.value for c in at.caption] + [c.value for c in at.code]
-    for kind in ("text_input", "button", "selectbox", "radio", "checkbox"):
-        for w in getattr(at, kind):
-            parts += [str(w.label), str(getattr(w, "value", "")), " ".join(map(str, getattr(w, "options", [])))]
-    return "\n".join(parts)
-
-
-def click(at, label):
-    return next(b for b in at.button if b.label == label).click().run()
-
-
-def join(at, name):
-    at.text_input(key="join_name").input(name)  # a form: sent with its button
-    return click(at, "Join")
-
-
-def unlock(at, passcode=PASSCODE):
-    at.text_input(key="passcode").input(passcode)
-    return click(at, "Unlock")
-
 
 def register(actor, name, shape="star"):
     from siamese import load_matcher

@@ -4,10 +4,8 @@ import json
 import shutil
 
 import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
 
-from helpers import ROOT, SHAPES, sketch
+from helpers import SHAPES, app, sketch
 from siamese.compare import compare_sketches
 from ui import nav
 
@@ -53,19 +51,8 @@ def model(monkeypatch, tmp_path, matcher):
 
 def page(a=None, b=None):
     """The Compare page with sketch A and B (canvas RGBA images, or None for an untouched canvas)."""
-    from ui import resources
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    resources._failures.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page(PAGE)
-    for key, image in (("compare_a_sketch", a), ("compare_b_sketch", b)):
-        if image is not None:
-            at.session_state[key] = image
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    state = {key: image for key, image in (("compare_a_sketch", a), ("compare_b_sketch", b)) if image is not None}
+    return app(PAGE, state=state)
 
 
 def texts(at):

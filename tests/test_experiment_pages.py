@@ -11,8 +11,7 @@ from siamese.classroom import TEACHER
 from siamese.experiment import Experiment, RoundState
 from siamese.gallery.gallery import Gallery
 from siamese.gallery.schema import CLASS_SYMBOLS
-from test_classroom_pages import class_app, click, everything_shown, join, unlock
-from helpers import texts
+from helpers import class_app, click, everything_shown, join, texts, unlock
 from ui import nav
 
 pytestmark = pytest.mark.realdata
