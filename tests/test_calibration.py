@@ -21,7 +21,8 @@ def test_calibrate_open_set_gives_a_card_section_from_validation_data_only(real_
 
     files = []
     load_pen = strokes.load_pen_digits
-    monkeypatch.setattr(strokes, "load_pen_digits", lambda name="pen_digits_train": files.append(name) or load_pen(name))
+    monkeypatch.setattr(strokes, "load_pen_digits",
+                        lambda name="pen_digits_train": files.append(name) or load_pen(name))
     load_mnist = datasets.load_mnist
 
     def train_split_only():  # the test digits are NaN: any use of them would show in the numbers
