@@ -1,6 +1,6 @@
 """The class experiment's server cost (prints numbers, asserts nothing):
 
-    SIAMESE_DATA_DIR=... python benchmarks/experiment.py [--postgres]
+    SIAMESE_DATA_DIR=... python -m benchmarks.experiment [--postgres]
 
 - CPU per answer in the core: 40 students x 10 answers, 40 threads at once, through
   ``Experiment.answer`` (one write transaction each) on SQLite (and PostgreSQL with --postgres,
@@ -22,8 +22,6 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 STUDENTS, ANSWERS = 40, 10
 

@@ -1,11 +1,11 @@
 """Latency of Draw & match as a person feels it: the pen lifts (mouse-up on the canvas) → the match
 list has changed on screen. Prints numbers; asserts nothing (machines here are noisy).
 
-    python benchmarks/latency.py                 # all below: 1, 5 and 20 users, start, map (about 8 minutes)
-    python benchmarks/latency.py users 1         # one user alone, 40 timed strokes
-    python benchmarks/latency.py users 5 --strokes 8
-    python benchmarks/latency.py start           # cold start: `streamlit run` → canvas, first answer
-    python benchmarks/latency.py map             # what the embedding map adds per rerun
+    python -m benchmarks.latency                 # all below: 1, 5 and 20 users, start, map (about 8 minutes)
+    python -m benchmarks.latency users 1         # one user alone, 40 timed strokes
+    python -m benchmarks.latency users 5 --strokes 8
+    python -m benchmarks.latency start           # cold start: `streamlit run` → canvas, first answer
+    python -m benchmarks.latency map             # what the embedding map adds per rerun
 
 ``users N``: one app server on 127.0.0.1 (a fresh SIAMESE_HOME, the default sets built before timing)
 and N headless-Chromium pages (one browser, one context each) on Draw & match, all drawing at once.
@@ -39,9 +39,6 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 # ---- Setup ----
 STROKES_PER_USER = {1: 40, 5: 8, 20: 3}
@@ -301,7 +298,7 @@ def bench_users(counts: list[int], strokes: int | None) -> None:
     with tempfile.TemporaryDirectory() as home:
         log_path = Path(home) / "strokes.log"
         env = {"SIAMESE_HOME": home, STROKE_LOG: str(log_path)}
-        with app_server(env, timeout=180, launcher=(str(Path(__file__).resolve()), "serve")) as url:
+        with app_server(env, timeout=180, launcher=("-m", "benchmarks.latency", "serve")) as url:
             pid = server_pid(url)
             warm_up(url)
             for n in counts:

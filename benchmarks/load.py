@@ -1,10 +1,10 @@
 """Load: students against one app server on localhost, in classroom mode (a teacher passcode set), or
 against several servers sharing one PostgreSQL gallery behind nginx.
 
-    python benchmarks/load.py cpu                 # server CPU time per interaction, one student at a time
-    python benchmarks/load.py 5 20 40 --wave 8    # N students, at most 8 in their browsers at once
-    python benchmarks/load.py 40 --servers 2      # the same through nginx, 2 servers on PostgreSQL
-    python benchmarks/load.py matches --servers 1 2 --clients 6 --seconds 60   # matches per second
+    python -m benchmarks.load cpu                 # server CPU time per interaction, one student at a time
+    python -m benchmarks.load 5 20 40 --wave 8    # N students, at most 8 in their browsers at once
+    python -m benchmarks.load 40 --servers 2      # the same through nginx, 2 servers on PostgreSQL
+    python -m benchmarks.load matches --servers 1 2 --clients 6 --seconds 60   # matches per second
 
 ``cpu``: one student's browser joins, draws a 7 on Draw & match 30 times (cleared in between) and
 registers 10 symbols; the server process's own CPU time (user + system, all threads, from
@@ -43,9 +43,6 @@ import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 from browser import (CHROMIUM, CHROMIUM_ARGS, app_server, cpu_seconds, free_port, server_pid,  # noqa: E402
                      server_rss_mb, settle)

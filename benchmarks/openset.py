@@ -1,7 +1,7 @@
 """Open-set matching and the Digits set, measured on test data: prints the README's tables.
 
-    python benchmarks/openset.py            # about 4 minutes on 2 cores (SIAMESE_DATA_DIR set)
-    python benchmarks/openset.py --assets ~/.cache/siamese/canvas-benchmark/<commit>   # another model: its
+    python -m benchmarks.openset            # about 4 minutes on 2 cores (SIAMESE_DATA_DIR set)
+    python -m benchmarks.openset --assets ~/.cache/siamese/canvas-benchmark/<commit>   # another model: its
         embedding.keras, model_card.json, digit_references.json (benchmarks/canvas.py extracts a commit's there)
 
 ## What it measures
@@ -26,13 +26,10 @@ training digits); the evaluation alphabets, MNIST test digits and UNIPEN digits 
 """
 import argparse
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 ## Setup
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT)]
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["SIAMESE_HOME"] = tempfile.mkdtemp()  # a throw-away gallery for the canvas test
 

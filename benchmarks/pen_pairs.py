@@ -1,6 +1,6 @@
 """What the Compare page's models say about pairs of digits that people wrote with a pen (#24 item 14).
 
-    SIAMESE_DATA_DIR=../shared/data python benchmarks/pen_pairs.py [--seeds 0 1 2] [--pairs 1000]
+    SIAMESE_DATA_DIR=../shared/data python -m benchmarks.pen_pairs [--seeds 0 1 2] [--pairs 1000]
 
 Pairs of UNIPEN pen digits (``$SIAMESE_DATA_DIR/unipen/pen_digits.json``, 1,000 digits by 50
 writers, a test set: measured here, nothing is trained, tuned or chosen on it), rendered as the
@@ -25,14 +25,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 import numpy as np  # noqa: E402
 
@@ -42,7 +39,7 @@ CANVAS = 240  # ui.COMPARE_CANVAS_PX (not imported: ui imports Streamlit)
 def pen_inputs(path: Path):
     """``(inputs (n, 28, 28) float32, digits (n,) int, writers (n,) str)`` of the pen digits, each
     rendered like the Compare canvas and preprocessed as the page does (canvas rules, white page)."""
-    from conftest import pen_strokes, sketch
+    from helpers import pen_strokes, sketch
     from siamese.data.preprocess import to_model_input
 
     items = json.loads(path.read_text())
@@ -114,7 +111,7 @@ def main(argv=None) -> None:
     print(f"{len(x)} pen digits; {same.sum()} one-digit and {(~same).sum()} two-digit pairs, two writers each")
     d, threshold, model_id = embedding_verdicts(x, a, b)
     result = {"source": "UNIPEN pen digits (unipen/pen_digits.json), each pair by two writers, drawn like the "
-                        "Compare canvas (240 px, 18 px pen)", "command": "python benchmarks/pen_pairs.py",
+                        "Compare canvas (240 px, 18 px pen)", "command": "python -m benchmarks.pen_pairs",
               "pairs": {"same": int(same.sum()), "different": int((~same).sum())},
               "pair_training": "the Train page's Classroom preset (MNIST pairs, 5 epochs of batch 64)",
               "embedding": {"model_id": model_id, "threshold": float(threshold),

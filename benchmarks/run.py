@@ -1,7 +1,7 @@
 """Benchmarks that print numbers (never asserted: machines here are noisy).
 
-    python benchmarks/run.py                 # everything (about 5 minutes on 2 cores)
-    python benchmarks/run.py match embed     # only some sections
+    python -m benchmarks.run                 # everything (about 5 minutes on 2 cores)
+    python -m benchmarks.run match embed     # only some sections
 
 Sections:
     match     canvas RGBA -> ranked top-5, p50/p95 over 200 queries, galleries of 100 to 100,000
@@ -24,8 +24,6 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402

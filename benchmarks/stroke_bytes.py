@@ -2,8 +2,8 @@
 value, the rerun request) and the bytes the server sends back (the fragment's elements), per
 stroke, with the received bytes split by element. Prints numbers; asserts nothing.
 
-    python benchmarks/stroke_bytes.py                 # the Digits set (the page's default), 6 strokes
-    python benchmarks/stroke_bytes.py --strokes 10 --set "Omniglot: Latin"
+    python -m benchmarks.stroke_bytes                 # the Digits set (the page's default), 6 strokes
+    python -m benchmarks.stroke_bytes --strokes 10 --set "Omniglot: Latin"
 
 One app server on 127.0.0.1 (a fresh SIAMESE_HOME, the default sets built before measuring) and one
 headless-Chromium page at 1280x1000 on Draw & match. Each stroke is drawn with the mouse, then the
@@ -20,12 +20,8 @@ import os
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 STROKES = [  # canvas fractions: a 7, a 1, a cross, a zero's halves
     [(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)],

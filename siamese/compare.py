@@ -86,7 +86,7 @@ def compare_sketches(image_a, image_b, matcher: Matcher, background: float | Non
 
 PEN_PAIRS_FILE = paths.ASSETS_DIR / "pen_digit_pairs.json"
 """What the Compare page's models say about pairs of digits people wrote with a pen, measured by
-``python benchmarks/pen_pairs.py`` (#24 item 14): the page's advice and claims come from it."""
+``python -m benchmarks.pen_pairs`` (#24 item 14): the page's advice and claims come from it."""
 
 
 def pen_pairs_measured(path=None) -> dict | None:

@@ -185,7 +185,7 @@ def test_the_page_says_what_the_models_were_measured_to_say_on_pen_digit_pairs(o
     from siamese.compare import PEN_PAIRS_FILE, pen_pairs_measured, pen_pairs_sentences
 
     measured = pen_pairs_measured()
-    assert measured is not None, f"{PEN_PAIRS_FILE} is missing: run python benchmarks/pen_pairs.py"
+    assert measured is not None, f"{PEN_PAIRS_FILE} is missing: run python -m benchmarks.pen_pairs"
     here, three = pen_pairs_sentences(measured, matcher.model_id)
     body = texts(page())
     assert three and three in body
