@@ -30,8 +30,8 @@ def thin(stroke, points=24):
 
 
 def test_pen_digits_drawn_in_the_browser_are_named_like_mnist_digits(browser, real_data_dir, tmp_path):
-    """At least 18 of 20 right (the 1,000 UNIPEN digits drawn as canvas sketches score 96.5% top-1 in
-    benchmarks/openset.py; these 20 scored 19 there), each with a verdict in words."""
+    """At least 19 of 20 right (#23's goal; the 1,000 UNIPEN digits of the test file drawn as canvas
+    sketches score 97.2% top-1 in benchmarks/canvas.py), each with a verdict in words."""
     items = two_per_digit(json.loads((real_data_dir / "unipen" / "pen_digits.json").read_text()))
     env = {"SIAMESE_HOME": str(tmp_path / "home"), "SIAMESE_DATA_DIR": str(real_data_dir)}
     right, seen = 0, []
@@ -49,4 +49,4 @@ def test_pen_digits_drawn_in_the_browser_are_named_like_mnist_digits(browser, re
             right += names[0] == it["label"]
             assert any(v in body for v in VERDICTS), body
         page.screenshot(path=str(ARTIFACTS / "draw-pen-digit.png"), full_page=True)
-    assert right >= 18, seen
+    assert right >= 19, seen

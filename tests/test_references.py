@@ -4,6 +4,7 @@ import json
 import numpy as np
 import pytest
 
+from siamese import paths
 from siamese.gallery import defaults as references
 from siamese.classroom import SOLO
 from siamese.gallery.schema import CLASS_SYMBOLS, DIGITS
@@ -95,8 +96,9 @@ def test_the_digits_set_is_50_training_images_per_digit_and_nearly_98_percent_ri
             for e, y in zip(q, y_test)]
     assert ok.all() and np.mean(hits) >= 0.98, np.mean(hits)
     # the number the model card records (python -m siamese digit-references) is the app's number
-    assert references.digits_set_accuracy(matcher.embed_inputs, indices)["top1"] == pytest.approx(np.mean(hits),
-                                                                                                 abs=2e-4)
+    measured = references.digits_set_accuracy(matcher.embed_inputs)
+    assert measured["top1"] == pytest.approx(np.mean(hits), abs=2e-4)
+    assert measured == json.loads((paths.ASSETS_DIR / "model_card.json").read_text())["digits_set"]
 
 
 def test_seeding_is_marked_done_only_when_every_dataset_was_there(gallery, monkeypatch):

@@ -37,7 +37,7 @@ from siamese.distance import squared_distances
 
 DIGIT_REFERENCES = 50
 """References per digit in the "Digits" set (README, "The Digits set": top-1 by references per digit)."""
-PEN_REFERENCES = 20
+PEN_REFERENCES = 0
 """Pen references per digit in the "Digits" set, next to the MNIST ones (docs/model.md, "The Digits set")."""
 DIGIT_REFERENCES_FILE = paths.ASSETS_DIR / "digit_references.json"
 DIGITS_SET = (f"Digits: {DIGIT_REFERENCES} MNIST training images of each digit, chosen to cover the ways it is "
