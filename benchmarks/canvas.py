@@ -1,8 +1,8 @@
 """Canvas sketches against scans, the shipped model beside the one before #23: prints the issue's table.
 
-    python benchmarks/canvas.py                 # about 4 minutes on 2 cores (SIAMESE_DATA_DIR set)
-    python benchmarks/canvas.py --old <commit>  # the "before" model of another commit
-    python benchmarks/canvas.py --new <folder>  # a candidate (embedding.keras, model_card.json, digit_references.json)
+    python -m benchmarks.canvas                 # about 4 minutes on 2 cores (SIAMESE_DATA_DIR set)
+    python -m benchmarks.canvas --old <commit>  # the "before" model of another commit
+    python -m benchmarks.canvas --new <folder>  # a candidate (embedding.keras, model_card.json, digit_references.json)
 
 ## What it measures (test data only: nothing here trains, calibrates or chooses)
 For each model, with its own card (open-set calibration) and its own Digits set, through the app's
@@ -31,8 +31,7 @@ import zipfile
 from pathlib import Path
 
 ## Setup
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT)]
+ROOT = Path(__file__).resolve().parent.parent  # for git show
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["SIAMESE_HOME"] = tempfile.mkdtemp()  # throw-away galleries
 
