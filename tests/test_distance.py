@@ -39,3 +39,21 @@ def test_nearest_is_sorted_and_agrees_with_all_distances(points):
 def test_nearest_distances_in_chunks_equal_the_minimum(points):
     q, r = points
     np.testing.assert_allclose(nearest_distances(q, r, chunk=2), distances(q, r).min(axis=1), rtol=1e-6)
+
+
+@pytest.mark.parametrize("m", [0, 1, 2, 5, 6, 40])
+def test_nearest_k_is_the_brute_force_order_for_every_set_size(m, points):
+    """k below, at and above the number of references; with and without precomputed norms; the
+    default k is 5; a query on a reference is at distance 0, not clamped above it."""
+    q, r = points[0][0], points[1][:m]
+    brute = np.sqrt(((r.astype(np.float64) - q) ** 2).sum(1))
+    for k in (1, 4, 5, 6, 50):
+        for norms in (None, squared_norms(r)):
+            idx, d = nearest(q, r, k, norms)
+            assert idx.tolist() == np.argsort(brute, kind="stable")[:k].tolist()
+            np.testing.assert_allclose(d, np.sort(brute)[:k], rtol=1e-4, atol=1e-5)
+    assert len(nearest(q, r)[0]) == min(5, m)
+    if m:
+        idx, d = nearest(r[0], r, 1)
+        assert idx.tolist() == [0] and d[0] < 1e-3
+        assert nearest_distances(r[:1], r)[0] < 1e-3 and nearest_distances(r[:1], r, squared_norms(r))[0] < 1e-3

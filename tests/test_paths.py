@@ -42,3 +42,29 @@ def test_two_writers_never_share_a_temporary_file(tmp_path):
     assert names[0] != names[1] and (tmp_path / "a.txt").read_text() == "2"
     assert paths.atomic_write_bytes(tmp_path / "b.bin", b"\x00\x01").read_bytes() == b"\x00\x01"
     assert paths.atomic_write_text(tmp_path / "c.txt", "é").read_text(encoding="utf-8") == "é"
+
+
+def test_each_directory_is_its_variable_or_its_default_under_home_and_only_data_is_never_created(tmp_path,
+                                                                                                monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "me"))
+    for var in ("SIAMESE_DATA_DIR", "SIAMESE_CACHE_DIR", "SIAMESE_HOME"):
+        monkeypatch.setenv(var, "")  # blank: the default
+    home = tmp_path / "me"
+    assert paths.data_dir() == home / ".keras" / "datasets" / "siamese" and not paths.data_dir().exists()
+    assert paths.cache_dir() == home / ".cache" / "siamese" and paths.cache_dir().is_dir()
+    assert paths.home_dir() == home / ".local" / "share" / "siamese" and paths.home_dir().is_dir()
+    monkeypatch.setenv("SIAMESE_DATA_DIR", str(tmp_path / "d"))
+    monkeypatch.setenv("SIAMESE_CACHE_DIR", str(tmp_path / "c" / "deep"))
+    monkeypatch.setenv("SIAMESE_HOME", "~/h")
+    assert paths.data_dir() == tmp_path / "d" and not (tmp_path / "d").exists()
+    assert paths.cache_dir() == tmp_path / "c" / "deep" and paths.cache_dir().is_dir()  # parents made too
+    assert paths.home_dir() == home / "h" and paths.home_dir().is_dir()
+
+
+def test_the_database_url_is_the_variable_or_none_when_blank(monkeypatch):
+    monkeypatch.delenv("SIAMESE_DATABASE_URL", raising=False)
+    assert paths.database_url() is None
+    monkeypatch.setenv("SIAMESE_DATABASE_URL", "  ")
+    assert paths.database_url() is None
+    monkeypatch.setenv("SIAMESE_DATABASE_URL", " postgresql://u@h/db ")
+    assert paths.database_url() == "postgresql://u@h/db"

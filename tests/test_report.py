@@ -70,9 +70,10 @@ def test_the_one_shot_report_has_every_protocol_way_and_shot_and_the_mnist_row(m
     assert [(r["protocol"], r["way"], r["shot"]) for r in rows] == [
         (p, w, s) for p in ("within-alphabet", "random") for w in (5, 20) for s in (1, 5)]
     assert all(r["accuracy"] == 1.0 for r in rows)  # the templates are far apart: a perfect embedding
+    assert all(r["queries"] == 1000 for r in rows)  # max(40, 1000 // N) episodes of N queries
     mnist = out["mnist_test"]
     assert (mnist["protocol"], mnist["way"], mnist["shot"]) == ("mnist-digits", 10, 1)
-    assert mnist["accuracy"] > 0.75  # chance: 0.1
+    assert mnist["accuracy"] > 0.75 and mnist["queries"] == 1000  # chance: 0.1; 100 episodes of 10
     assert len(lines) == 9 and lines[-1].startswith("MNIST test digits, ")
 
 
@@ -122,3 +123,14 @@ def test_the_unseen_digits_never_enter_training_and_all_ten_are_tested(monkeypat
     d = res.as_dict()
     assert d["train_seconds"] == 1.2 and sorted(d["per_digit"]) == [str(i) for i in range(10)]
     assert all(0 <= v <= 1 for v in d["per_digit"].values())
+
+
+def test_evaluation_accuracy_is_n_way_k_shot_on_the_evaluation_split(made_up):
+    res = report.evaluation_accuracy(flat, 20, 1, "within-alphabet", episodes=7, seed=3)
+    assert (res.way, res.shot, res.protocol, res.n_queries, res.accuracy) == (20, 1, "within-alphabet", 140, 1.0)
+    again = report.evaluation_accuracy(flat, 20, 1, "within-alphabet", episodes=7, seed=3)
+    other = report.evaluation_accuracy(flat, 20, 1, "within-alphabet", episodes=7, seed=4)
+    assert [e.queries.tolist() for e in again.episodes] == [e.queries.tolist() for e in res.episodes]
+    assert [e.queries.tolist() for e in other.episodes] != [e.queries.tolist() for e in res.episodes]
+    chance = report.evaluation_accuracy(constant, 5, 1, "random", episodes=40, seed=0)
+    assert chance.accuracy == pytest.approx(0.2, abs=0.1)
