@@ -303,7 +303,11 @@ def test_bad_tokens_get_a_clear_message_that_never_repeats_them(gallery, token, 
 def test_a_token_from_before_the_reset_is_refused_and_its_open_session_writes_nothing(klass, gallery):
     ana = klass["owner"]
     token, cleo = gallery.join_class("Cleo")
+    gallery.add_set_bulk("Untouched", "user", [("a", image(1), b"png")])
+    before_reset = gallery.revision(CLASS_SYMBOLS), gallery.revision("Untouched")
     assert gallery.reset_class(TEACHER) == (3, 2)  # Ana, Ben and Cleo; Ana's and Ben's stars
+    assert gallery.revision(CLASS_SYMBOLS) != before_reset[0]  # every cache of the set sees the reset
+    assert gallery.revision("Untouched") == before_reset[1]  # no student's symbol there: the same version
     with pytest.raises(IdentityError, match="started a new class"):
         gallery.student(token)
     before = everything(gallery)

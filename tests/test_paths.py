@@ -33,6 +33,9 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path):
     assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["card.json"]
     with pytest.raises(OSError):
         paths.atomic_write_text(tmp_path / "no such directory" / "x.json", "{}")
+    with pytest.raises(TypeError, match="not JSON"):  # failing before any byte is written: that error, as it was
+        paths.atomic_write(target, lambda tmp: (_ for _ in ()).throw(TypeError("not JSON")))
+    assert target.read_text() == "old"
 
 
 def test_two_writers_never_share_a_temporary_file(tmp_path):

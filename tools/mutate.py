@@ -56,7 +56,7 @@ TESTS = {  # module -> its fast test files, where they are not tests/test_<last 
     "lecture/job": ["tests/test_compare.py", "tests/test_classroom.py"],
     "gallery/sets": ["tests/test_gallery.py", "tests/test_exchange.py"],
     "gallery/symbols": ["tests/test_gallery.py", "tests/test_classroom.py"],
-    "gallery/roster": ["tests/test_gallery.py", "tests/test_classroom.py"],
+    "gallery/roster": ["tests/test_gallery.py", "tests/test_classroom.py", "tests/test_experiment.py"],
     "gallery/names": ["tests/test_gallery.py", "tests/test_classroom.py"],
     "compare": ["tests/test_sketch_pair.py"],
     "measure/histograms": ["tests/test_distance_stats.py"],
