@@ -463,3 +463,11 @@ def test_names_differing_only_in_case_are_one_name_per_owner(gallery):
     _, ana = gallery.join_class("Ana")
     add(gallery, "Alpha", ana)  # another owner's
     assert sorted(s["name"] for s in gallery.symbols(CLASS_SYMBOLS)) == ["Alpha", "Beta", "alpha"]
+
+
+def test_a_character_may_stack_up_to_max_marks_code_points_and_no_more():
+    from siamese.gallery.names import MAX_MARKS
+
+    assert clean_name("x" + "\u0301" * (MAX_MARKS - 1)) == "x" + "\u0301" * (MAX_MARKS - 1)  # 16 code points
+    with pytest.raises(GalleryError, match="too many accents"):
+        clean_name("x" + "\u0301" * MAX_MARKS)

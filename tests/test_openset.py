@@ -171,3 +171,36 @@ def test_digits_drawn_like_a_sketch_are_model_inputs_that_moved_a_little():
     assert all(not np.allclose(v, plain, atol=0.05) for v in x)
     assert all(abs(v.sum() - plain.sum()) < 0.35 * plain.sum() for v in x)
     np.testing.assert_array_equal(x, drawn_like_a_sketch(np.stack([img] * 4), seed=3))
+
+
+def test_the_levels_are_inclusive_and_a_runner_up_at_exactly_the_ambiguity_factor_is_not_ambiguous():
+    """Known distances uniform on [0, 4]: 1 - 3/4 = 25% of known sketches are as far as 3, exactly
+    a "sure" level of 25% (at most it: sure); a runner-up at exactly 1.1 x d1 is not "within" it."""
+    cal = NoveltyCalibration(np.array([0.0, 4.0]), 1.0, sure=0.25, likely=0.5, ambiguity=1.1)
+    assert judge(3.0, None, set_novelty(POOL, REFS, cal)) == (False, Confidence.SURE)
+    assert judge(3.0, None, set_novelty(POOL, REFS, calibration())) == (False, Confidence.UNSURE)
+    assert judge(0.5, 0.55, set_novelty(POOL, REFS, calibration())) == (True, Confidence.SURE)
+
+
+def test_the_rules_parameters_cannot_change_under_a_running_match():
+    import dataclasses
+
+    novelty = set_novelty(POOL, REFS, calibration())
+    for obj, field in ((novelty, "threshold"), (novelty.calibration, "sure")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(obj, field, 0.0)
+
+
+def test_the_threshold_candidates_follow_the_pool_correction():
+    """Candidates are the pool distances and the distances where known rejection meets each level
+    ``correction x i / p`` (i = 1..p): with 40 pool points at 1.0 .. 4.9 and correction 2, the
+    levels are 2/40, 4/40, ...; acceptance at d in (1.0, 1.1] is 2/40 and known rejection 1 - d/4
+    is at least that up to d = 3.8, so 1.1 matches and 1.2 (acceptance 4/40 <= 1 - 1.2/4) too."""
+    pool = np.arange(10, 50)[:, None] / 10.0
+    novelty = set_novelty(pool, REFS, calibration(correction=2.0))
+    acceptance = novelty.new_acceptance(np.array([novelty.threshold + 1e-9]))
+    assert acceptance[0] > novelty.calibration.known_rejection(novelty.threshold + 1e-9)  # just beyond: new
+    assert novelty.new_acceptance(novelty.threshold) <= novelty.calibration.known_rejection(novelty.threshold)
+    brute = [d for d in np.linspace(0, 5, 50001)
+             if novelty.new_acceptance(d) <= novelty.calibration.known_rejection(d)]
+    assert novelty.threshold == pytest.approx(max(brute), abs=1e-3)
