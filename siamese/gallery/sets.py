@@ -102,11 +102,7 @@ class SetRows:
         Raises:
             GalleryError: unknown set.
         """
-        with self._connect() as con:
-            row = con.execute("SELECT kind FROM ref_sets WHERE name = ?", (set_name,)).fetchone()
-        if row is None:
-            raise GalleryError(f"There is no reference set called {set_name!r}.")
-        return SetKind(row[0])
+        return SetKind(self._set_row(set_name, "kind")[0])
 
     def revision(self, set_name: str) -> tuple[int, int]:
         """``(set id, revision)`` of a set. Ids are never reused and every write to a set bumps its
@@ -115,11 +111,20 @@ class SetRows:
         Raises:
             GalleryError: unknown set.
         """
+        set_id, revision = self._set_row(set_name, "id, revision")
+        return set_id, revision
+
+    def _set_row(self, set_name: str, columns: str) -> tuple:
+        """``columns`` (SQL, written here, never a user's text) of the set's row in ``ref_sets``.
+
+        Raises:
+            GalleryError: unknown set.
+        """
         with self._connect() as con:
-            row = con.execute("SELECT id, revision FROM ref_sets WHERE name = ?", (set_name,)).fetchone()
+            row = con.execute(f"SELECT {columns} FROM ref_sets WHERE name = ?", (set_name,)).fetchone()
         if row is None:
             raise GalleryError(f"There is no reference set called {set_name!r}.")
-        return row[0], row[1]
+        return tuple(row)
 
     def examples(self, set_name: str, model_id: str | None = None, thumbnails: bool = False,
                  by_symbol: bool = False) -> list[StoredExample]:
