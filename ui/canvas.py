@@ -53,7 +53,19 @@ def canvas_toolbar_above(key: str) -> None:
     and has no option for it; its toolbar's "Update the app with this drawing" button sends at once
     and cancels the pending send, so the script presses it just after every pointer-up of a stroke
     that began on the canvas (after the component's own mouse-up work, which records the stroke).
-    Undo, redo and clear already send at once."""
+    Undo, redo and clear already send at once.
+
+    A stroke that no script run follows within 2.5 s of an idle, connected page was dropped by
+    the server, and the script then reruns the whole app (Streamlit's "r" key), which carries every
+    widget's state, the stroke's too. That happens after a server restart (#24 item 5): a stroke
+    on Draw & match reruns its fragment, Streamlit 1.67 drops a rerun of a fragment the session
+    does not hold ("The fragment with id ... does not exist anymore", ``AppSession.request_rerun``),
+    and the new server's session holds none until a full run, which the browser does not always
+    ask for when it reconnects (only when its last run was a fragment's, or was still running).
+    Measured in headless Chromium, a 1 drawn as the server came back: lost every time, "Empty
+    sketch" under the inked canvas, on each of three restarts; matched with the rerun (the first
+    run of a new server takes about 10 s, TensorFlow loading). No server-side hook runs before a
+    new process's first request (see ``ui.nav.page_found_ui``), so the fix is here."""
     import json
 
     st.sidebar.html(_CANVAS_TOOLBAR_JS % {"key": json.dumps(key), "css": json.dumps(_CANVAS_TOOLBAR_CSS)},
