@@ -471,3 +471,14 @@ def test_a_character_may_stack_up_to_max_marks_code_points_and_no_more():
     assert clean_name("x" + "\u0301" * (MAX_MARKS - 1)) == "x" + "\u0301" * (MAX_MARKS - 1)  # 16 code points
     with pytest.raises(GalleryError, match="too many accents"):
         clean_name("x" + "\u0301" * MAX_MARKS)
+
+
+def test_a_default_set_rebuilt_with_replace_holds_only_the_new_rows(gallery):
+    """``replace`` rebuilds a default set in one transaction (a new Digits version): the old
+    symbols are gone, the new ones there; without ``replace`` an existing set is left untouched."""
+    png = b"png"
+    assert gallery.add_set_bulk("Digits v", SetKind.DIGITS, [("1", image(1), png), ("2", image(2), png)]) is True
+    assert gallery.add_set_bulk("Digits v", SetKind.DIGITS, [("9", image(9), png)]) is False
+    assert [s["name"] for s in gallery.symbols("Digits v")] == ["1", "2"]
+    assert gallery.add_set_bulk("Digits v", SetKind.DIGITS, [("7", image(7), png)], replace=True) is True
+    assert [s["name"] for s in gallery.symbols("Digits v")] == ["7"] and len(gallery.examples("Digits v")) == 1

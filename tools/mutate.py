@@ -54,7 +54,7 @@ TESTS = {  # module -> its fast test files, where they are not tests/test_<last 
     "lecture/settings": ["tests/test_compare.py"],
     "lecture/saved_run": ["tests/test_compare.py"],
     "lecture/job": ["tests/test_compare.py", "tests/test_classroom.py"],
-    "gallery/sets": ["tests/test_gallery.py", "tests/test_exchange.py"],
+    "gallery/sets": ["tests/test_gallery.py", "tests/test_exchange.py", "tests/test_words.py"],
     "gallery/symbols": ["tests/test_gallery.py", "tests/test_classroom.py"],
     "gallery/roster": ["tests/test_gallery.py", "tests/test_classroom.py", "tests/test_experiment.py"],
     "gallery/names": ["tests/test_gallery.py", "tests/test_classroom.py"],
