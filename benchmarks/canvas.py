@@ -59,9 +59,7 @@ def old_assets(commit: str) -> Path:
         if not target.is_file():
             blob = subprocess.run(["git", "-C", str(ROOT), "show", f"{commit}:{name}"], check=True,
                                   capture_output=True).stdout
-            tmp = target.with_suffix(".tmp")
-            tmp.write_bytes(blob)
-            tmp.replace(target)
+            paths.atomic_write_bytes(target, blob)
     return out
 
 
