@@ -91,13 +91,14 @@ def _ink(page, canvas_index):
     return page.locator("canvas.dc-canvas.lower-canvas").nth(canvas_index).evaluate(INK_JS)
 
 
-def draw(page, strokes, canvas_index: int = 0, attempts: int = 5):
-    """Draw polylines (in canvas fractions) with the mouse on the drawing canvas.
+def draw(page, strokes, canvas_index: int = 0, attempts: int = 5, wait_s: float = 60):
+    """Draw polylines (in canvas fractions) with the mouse on the drawing canvas, once it is
+    visible (``wait_s`` seconds at most).
 
     The canvas element appears before its drawing handlers are attached, so the strokes are
     retried until ink shows up in the canvas's own pixels."""
     canvas = page.locator("canvas.upper-canvas").nth(canvas_index)
-    canvas.wait_for(timeout=60_000)
+    canvas.wait_for(timeout=wait_s * 1000)
     before = _ink(page, canvas_index)
     for _ in range(attempts):
         box = canvas.bounding_box()

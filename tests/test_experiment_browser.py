@@ -5,9 +5,9 @@ import re
 import time
 
 import pytest
-
-from browser import OVERFLOW_JS, ARTIFACTS, classroom_server, draw, join, wait_for_text
+from browser import ARTIFACTS, OVERFLOW_JS, classroom_server, draw, join, wait_for_text
 from helpers import SHAPES
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.realdata]
 PASSCODE = "owl-42 experiment"
@@ -84,7 +84,8 @@ def test_a_class_runs_both_rounds_with_the_projector_live(browser, url):
         wait_for_text(page, "1 of 3", 30)  # the waiting page finds the round by itself
     grid = zoe.locator(".st-key-exp_grid")
     images, buttons = grid.locator("img"), zoe.locator(PICKS)
-    assert images.count() == 20 and buttons.count() == 20
+    expect(images).to_have_count(20, timeout=60_000)  # "1 of 3" shows before the grid's images under load
+    expect(buttons).to_have_count(20, timeout=60_000)
     for i in range(20):
         box, button = images.nth(i).bounding_box(), buttons.nth(i).bounding_box()
         assert box["width"] >= 44 and button["height"] >= 44 and button["width"] >= 44, (box, button)

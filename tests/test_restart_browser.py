@@ -66,7 +66,11 @@ def test_a_stroke_drawn_while_the_page_reconnects_after_a_restart_is_matched(bro
     outcomes, plan = [], ("full", "fragment", "full")  # the page's last run before each restart
     for i, last_run in enumerate(plan):
         with app_server(env, port=port):
-            draw(page, [[(0.5, 0.15), (0.5, 0.85)]])  # at once: the page is reconnecting or running
+            try:  # at once: the page is reconnecting or running (a loaded CI machine: up to 3 minutes)
+                draw(page, [[(0.5, 0.15), (0.5, 0.85)]], wait_s=180)
+            except Exception:
+                page.screenshot(path=str(ARTIFACTS / f"canvas-after-restart-{i + 1}.png"))
+                raise
             try:
                 outcomes.append(ranked_names(wait_for_text(page, "d = ", 90))[:1])
             except AssertionError:
