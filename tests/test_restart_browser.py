@@ -63,6 +63,10 @@ def test_a_stroke_drawn_while_the_page_reconnects_after_a_restart_is_matched(bro
         wait_for_text(page, "Reference sets", 120)
         page.goto(url + "/draw")
         wait_for_text(page, "Empty sketch", 120)
+        # the page fully loaded (its widgets' scripts are fetched lazily: a server gone before that
+        # leaves "Failed to fetch dynamically imported module" boxes, seen once in CI)
+        page.locator("canvas.upper-canvas").first.wait_for(timeout=180_000)
+        page.get_by_text("Embedding map of").first.wait_for(timeout=180_000)
     outcomes, plan = [], ("full", "fragment", "full")  # the page's last run before each restart
     for i, last_run in enumerate(plan):
         with app_server(env, port=port):
@@ -81,5 +85,7 @@ def test_a_stroke_drawn_while_the_page_reconnects_after_a_restart_is_matched(bro
             if plan[i + 1:i + 2] == ("full",):
                 page.reload()  # a full run: after the next restart the page waits for a stroke
                 wait_for_text(page, "Empty sketch", 60)
+                page.locator("canvas.upper-canvas").first.wait_for(timeout=180_000)  # fully loaded
+                page.get_by_text("Embedding map of").first.wait_for(timeout=180_000)
     page.close()
     assert outcomes == [["1"]] * 3, outcomes
