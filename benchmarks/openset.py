@@ -45,6 +45,7 @@ from siamese.data.preprocess import batch_to_model_input  # noqa: E402
 from siamese.data.codec import stored_input  # noqa: E402
 from siamese.data.strokes import load_pen_digits, pen_digit_inputs  # noqa: E402
 from siamese.gallery.defaults import digit_items, digit_references  # noqa: E402
+from siamese.gallery.defaults import medoids as defaults_medoids  # noqa: E402
 
 ## Hyperparameters
 SEED = 0
@@ -205,7 +206,6 @@ for kind, trials in KINDS.items():
 
 ## Results: the Digits set
 print("\nDigits top-1 on 1,000 MNIST test digits by references per digit (from the training split):")
-from sklearn.cluster import KMeans  # noqa: E402
 
 train_all_in, ok = batch_to_model_input(x_train)
 train_all = embed(eight_bit(train_all_in))
@@ -218,8 +218,7 @@ def medoids(k, among):
     out = []
     for d in range(10):
         idx = among[(y_train[among] == d) & ok[among]]
-        km = KMeans(k, n_init=3, random_state=SEED).fit(train_all[idx])
-        out += [idx[((train_all[idx] - c) ** 2).sum(1).argmin()] for c in km.cluster_centers_]
+        out += list(idx[defaults_medoids(train_all[idx], k, SEED)])
     return np.array(out)
 
 
